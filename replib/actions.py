@@ -1,0 +1,115 @@
+"""The choices a controlled run (or the checker) can make at each step.
+
+In controlled mode nobody rolls dice: the caller lists the enabled actions and picks one.
+The simulator's "you are the network" mode and the exhaustive checker share these classes
+and ``Controls.enabled``, so a path the checker finds replays in the simulator verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Deliver:
+    """Deliver an in-flight message from src to dst."""
+
+    src: str
+    dst: str
+    msg: object
+
+    def __str__(self):
+        return f"deliver {type(self.msg).__name__} {self.src}->{self.dst}: {self.msg!r}"
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Lose an in-flight message."""
+
+    src: str
+    dst: str
+    msg: object
+
+    def __str__(self):
+        return f"drop {type(self.msg).__name__} {self.src}->{self.dst}: {self.msg!r}"
+
+
+@dataclass(frozen=True)
+class Fire:
+    """Fire a node's pending timer."""
+
+    node: str
+    timer: object
+
+    def __str__(self):
+        return f"fire {self.timer!r} at {self.node}"
+
+
+@dataclass(frozen=True)
+class Crash:
+    """Crash a node: it loses its volatile state and its timers."""
+
+    node: str
+
+    def __str__(self):
+        return f"crash {self.node}"
+
+
+@dataclass(frozen=True)
+class Restart:
+    """Restart a crashed node from its stable storage."""
+
+    node: str
+
+    def __str__(self):
+        return f"restart {self.node}"
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What a controlled run may do besides delivering messages.
+
+    drop: messages may be lost.  duplicate: a delivered message stays in flight, so it can
+    be delivered again (any number of times) until it is dropped; without it, delivering
+    consumes the message.  Reordering is always possible: any in-flight message may go next.
+    max_crashes: how many crashes in all; crashable: which nodes may crash (None: any).
+    restart: crashed nodes may restart.  timers: pending timers may fire.
+    """
+
+    drop: bool = False
+    duplicate: bool = False
+    max_crashes: int = 0
+    crashable: tuple | None = None
+    restart: bool = True
+    timers: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.max_crashes, int) or self.max_crashes < 0:
+            raise ValueError(f"max_crashes must be a whole number >= 0, got {self.max_crashes!r}")
+        if self.crashable is not None:
+            object.__setattr__(self, "crashable", tuple(self.crashable))
+
+    def validate(self, ids) -> None:
+        unknown = [n for n in (self.crashable or ()) if n not in ids]
+        if unknown:
+            raise ValueError(f"crashable names unknown node(s) {unknown}; nodes are {list(ids)}")
+
+    def enabled(self, ids, in_flight, timers, crashed, crashes) -> list:
+        """Every action allowed now.
+
+        in_flight: distinct (src, dst, msg) in send order; timers: (node, timer) pairs;
+        crashed: ids of crashed nodes; crashes: how many crashes happened so far."""
+        actions = []
+        for src, dst, msg in in_flight:
+            if dst not in crashed:
+                actions.append(Deliver(src, dst, msg))
+            if self.drop:
+                actions.append(Drop(src, dst, msg))
+        if self.timers:
+            actions.extend(Fire(node, timer) for node, timer in timers if node not in crashed)
+        if crashes < self.max_crashes:
+            pool = ids if self.crashable is None else self.crashable
+            actions.extend(Crash(n) for n in pool if n not in crashed)
+        if self.restart:
+            actions.extend(Restart(n) for n in ids if n in crashed)
+        return actions

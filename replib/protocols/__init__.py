@@ -1,0 +1,1 @@
+"""Protocols built on replib's Node: one module per protocol."""

@@ -1,0 +1,482 @@
+"""The simulation: an event queue, the network, faults, and a trace of everything.
+
+Deterministic and single-threaded: one ``random.Random(seed)`` makes every choice, so the
+same nodes, network, faults and seed give the same trace (``trace.digest()``) anywhere.
+
+Two ways to drive it:
+  * seeded (default): ``step()`` takes the next event from the queue; ``run()`` loops.
+  * controlled (``controls=Controls(...)``): no dice and no latencies.  ``enabled()`` lists
+    what may happen next (deliver or drop each in-flight message, fire a timer, crash or
+    restart a node) and ``perform(action)`` does it.  The checker explores exactly these
+    actions, so its counterexamples replay here.
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import random
+
+from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
+from .faults import Fault
+from .network import Network
+from .node import CancelTimer, HandlerError, Node, Record, Send, SetTimer
+from .trace import Trace
+
+
+def check_nodes(nodes) -> list:
+    """Validate a system's nodes: at least one, all Nodes, ids unique."""
+    try:
+        nodes = list(nodes)
+    except TypeError:
+        raise ValueError(f"nodes must be a list of Node objects, got {nodes!r}") from None
+    if not nodes:
+        raise ValueError("a system needs at least one node; got an empty list")
+    seen = set()
+    for n in nodes:
+        if not isinstance(n, Node):
+            raise ValueError(f"every node must be a replib Node (a subclass of replib.Node), "
+                             f"got {n!r}")
+        if n.id in seen:
+            raise ValueError(f"duplicate node id {n.id!r}: every node needs its own id")
+        seen.add(n.id)
+    return nodes
+
+
+def node_rng(seed, node_id) -> random.Random:
+    """A node's own random source, derived from the run's seed and the node's id."""
+    return random.Random(f"{seed}/{node_id}")
+
+
+class Simulation:
+    """Run a set of nodes over a network with a fault schedule, recording a trace.
+
+    nodes: Node objects (copied: the ones you pass stay untouched).
+    network: a Network (default: every message takes 1 time unit, nothing lost).
+    faults: a list of faults from replib.faults (crash, restart, partition, heal, cut, drop).
+    seed: an integer; it drives every random choice.
+    controls: None for the seeded scheduler, or Controls(...) for controlled mode.
+    record_states: store each acting node's state in the trace (the player's table uses it).
+    """
+
+    def __init__(self, nodes, network: Network | None = None, faults=(), seed: int = 0,
+                 controls: Controls | None = None, record_states: bool = True):
+        nodes = check_nodes(nodes)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        if network is None:
+            network = Network()
+        if not isinstance(network, Network):
+            raise ValueError(f"network must be a replib Network, got {network!r}")
+        if controls is not None and not isinstance(controls, Controls):
+            raise ValueError(f"controls must be None or a Controls(...), got {controls!r}")
+        faults = list(faults or ())
+        for f in faults:
+            if not isinstance(f, Fault):
+                raise ValueError(f"faults must be made with replib.faults functions "
+                                 f"(crash, restart, partition, ...), got {f!r}")
+        ids = [n.id for n in nodes]
+        for f in faults:
+            self._check_fault(f, ids)
+        if controls is not None:
+            controls.validate(ids)
+            if any(f.at is not None or f.kind == "drop" for f in faults):
+                raise ValueError("in controlled mode there is no clock: give faults with "
+                                 "when= conditions, or perform Crash/Restart actions yourself")
+
+        self._config = copy.deepcopy((nodes, network, faults))
+        self.seed = seed
+        self.controls = controls
+        self.record_states = record_states
+        self._log = []
+        self._reset()
+
+    # ---- building and rebuilding --------------------------------------------------------
+    def _reset(self):
+        nodes, network, faults = copy.deepcopy(self._config)
+        self.nodes: dict[str, Node] = {n.id: n for n in nodes}
+        ids = tuple(self.nodes)
+        self.network = network
+        network._attach(ids)
+        self.rng = random.Random(self.seed)
+        for n in nodes:
+            n._attach(ids, node_rng(self.seed, n.id))
+        self.now = 0.0
+        self.crashed: set[str] = set()
+        self.crashes = 0
+        self.stopped = None
+        self._queue = []        # (time, priority, seq, kind, payload)
+        self._seq = 0
+        self._msg_ids = 0
+        self._timers: dict[str, dict] = {i: {} for i in ids}   # node -> {timer: token}
+        self._in_flight = []    # controlled mode: [msg_id, src, dst, msg] in send order
+        self._last_arrival = {}  # fifo links: (src, dst) -> latest arrival time
+        self._drop_rules = []   # [fault, remaining]
+        self._conditions = [f for f in faults if f.when is not None]
+        self.trace = Trace(ids, {i: type(n).__name__ for i, n in self.nodes.items()},
+                           {i: n.state() for i, n in self.nodes.items()})
+        for f in faults:
+            if f.at is not None:
+                self._push(f.at, 1, "fault", f)
+        for n in nodes:
+            self._run(n, "start", n.run_hook, "on_start")
+
+    @staticmethod
+    def _check_fault(f: Fault, ids) -> None:
+        names = [n for g in f.nodes for n in g] if f.kind == "partition" else \
+            [n for n in f.nodes if n is not None]
+        unknown = [n for n in names if n not in ids]
+        if unknown:
+            raise ValueError(f"fault '{f.describe()}' names unknown node(s) {unknown}; "
+                             f"nodes are {list(ids)}")
+        if f.kind == "partition":
+            probe = Network()
+            probe._attach(ids)
+            probe.partition(f.nodes)   # raises ValueError on overlapping groups
+
+    def _push(self, time, priority, kind, payload):
+        self._seq += 1
+        heapq.heappush(self._queue, (time, priority, self._seq, kind, payload))
+
+    # ---- running handlers and applying their effects -----------------------------------
+    def _run(self, node: Node, kind, fn, item, sender=None, msg_id=None):
+        """One step at ``node``: record the primary event, run the handler, apply effects."""
+        event = self.trace.add(self.now, kind, primary=True, node=node.id,
+                               peer=sender, msg=item if kind != "start" else None,
+                               msg_id=msg_id)
+        try:
+            effects = fn(item) if sender is None else fn(item, sender)
+        except Exception as exc:
+            where = (f"{type(node).__name__} {node.id!r} failed in step {event.step} "
+                     f"(event {event.index}, t={self.now:g}) handling "
+                     f"{event.describe()}: {type(exc).__name__}: {exc}")
+            if isinstance(exc, ValueError):
+                raise ValueError(where) from exc
+            raise HandlerError(where) from exc
+        if self.record_states:
+            event.state = node.state()
+        self._apply_effects(node.id, effects)
+        return event
+
+    def _apply_effects(self, src, effects):
+        for eff in effects:
+            if isinstance(eff, Send):
+                self._send(src, eff.to, eff.msg)
+            elif isinstance(eff, SetTimer):
+                self._set_timer(src, eff.timer, eff.delay)
+            elif isinstance(eff, CancelTimer):
+                self._cancel_timer(src, eff.timer)
+            elif isinstance(eff, Record):
+                self.trace.add(self.now, eff.kind, node=src, msg=eff.op, detail=eff.result)
+
+    def _send(self, src, dst, msg):
+        self._msg_ids += 1
+        msg_id = self._msg_ids
+        self.trace.add(self.now, "send", node=src, peer=dst, msg=msg, msg_id=msg_id)
+        net = self.network
+        if self.controls is not None:
+            if not net.connected(src, dst):
+                self._lose(msg_id, src, dst, msg, self._cut_reason(src, dst))
+            else:
+                self._in_flight.append([msg_id, src, dst, msg])
+            return
+        # always draw in the same order, so a run's dice do not depend on the settings
+        lost = self.rng.random() < net.loss
+        doubled = self.rng.random() < net.duplicate
+        if not net.connected(src, dst):
+            self._lose(msg_id, src, dst, msg, self._cut_reason(src, dst))
+        elif self._matches_drop_rule(src, dst, msg):
+            self._lose(msg_id, src, dst, msg, "dropped by the fault schedule")
+        elif lost:
+            self._lose(msg_id, src, dst, msg, "random loss")
+        else:
+            self._schedule_delivery(msg_id, src, dst, msg)
+            if doubled:
+                self._msg_ids += 1
+                self.trace.add(self.now, "duplicate", node=src, peer=dst, msg=msg,
+                               msg_id=self._msg_ids, detail=msg_id)
+                self._schedule_delivery(self._msg_ids, src, dst, msg)
+
+    def _schedule_delivery(self, msg_id, src, dst, msg):
+        arrival = self.now + self.network.latency_of(src, dst).sample(self.rng)
+        if self.network.fifo:
+            arrival = max(arrival, self._last_arrival.get((src, dst), 0.0))
+            self._last_arrival[(src, dst)] = arrival
+        self._push(arrival, 1, "deliver", (msg_id, src, dst, msg))
+
+    def _lose(self, msg_id, src, dst, msg, reason, primary=False):
+        self.trace.add(self.now, "drop", primary=primary, node=src, peer=dst, msg=msg,
+                       msg_id=msg_id, detail=reason)
+
+    def _cut_reason(self, src, dst):
+        return "link cut" if (src, dst) in self.network.cuts else "partition"
+
+    def _matches_drop_rule(self, src, dst, msg):
+        for rule in self._drop_rules:
+            fault, remaining = rule
+            want_src, want_dst = fault.nodes
+            if (remaining > 0 and (fault.msg_type is None or fault.msg_type == type(msg).__name__)
+                    and want_src in (None, src) and want_dst in (None, dst)):
+                rule[1] -= 1
+                return True
+        return False
+
+    def _set_timer(self, node, timer, delay):
+        self._seq += 1
+        token = self._seq
+        pending = self._timers[node]
+        pending.pop(timer, None)       # re-setting a timer moves it (keeps insertion order fresh)
+        pending[timer] = token
+        if self.controls is None:
+            self._push(self.now + delay, 1, "timer", (node, timer, token))
+
+    def _cancel_timer(self, node, timer):
+        pending = self._timers[node]
+        for t in [t for t in pending if t == timer or (isinstance(timer, type) and isinstance(t, timer))]:
+            del pending[t]
+
+    # ---- the seeded scheduler -----------------------------------------------------------
+    def step(self):
+        """Do the next event; return its primary event, or None when nothing is left."""
+        if self.controls is not None:
+            raise ValueError("this simulation is in controlled mode: use enabled() and "
+                             "perform(action) instead of step()")
+        self._log.append(("step",))
+        return self._step()
+
+    def _step(self):
+        while self._queue:
+            time, _, _, kind, payload = heapq.heappop(self._queue)
+            if kind == "timer":
+                node, timer, token = payload
+                if self._timers[node].get(timer) != token:
+                    continue          # cancelled or re-set: a stale timer
+            self.now = max(self.now, time)
+            if kind == "deliver":
+                event = self._deliver(*payload)
+            elif kind == "timer":
+                del self._timers[node][timer]
+                n = self.nodes[node]
+                event = self._run(n, "timer", n.handle, timer)
+            else:
+                event = self._fault(payload)
+            self._check_conditions()
+            return event
+        self.stopped = "nothing left to do"
+        return None
+
+    def _deliver(self, msg_id, src, dst, msg):
+        if dst in self.crashed:
+            return self._lose(msg_id, src, dst, msg, f"{dst} is down", primary=True)
+        if not self.network.connected(src, dst):
+            return self._lose(msg_id, src, dst, msg, self._cut_reason(src, dst), primary=True)
+        node = self.nodes[dst]
+        return self._run(node, "deliver", node.handle, msg, sender=src, msg_id=msg_id)
+
+    def _check_conditions(self):
+        for fault in list(self._conditions):
+            if fault.when(self):
+                self._conditions.remove(fault)
+                if self.controls is None:
+                    self._push(self.now, 0, "fault", fault)   # next, before anything else
+                else:
+                    self._fault(fault)
+
+    def run(self, until=None, max_events: int = 100_000) -> Trace:
+        """Step until the time ``until`` (a number), until ``until(sim)`` is true, until
+        nothing is left, or until the trace holds ``max_events`` events.  Returns the trace."""
+        if self.controls is not None:
+            raise ValueError("this simulation is in controlled mode: use perform(action)")
+        if until is not None and not callable(until):
+            if isinstance(until, bool) or not isinstance(until, (int, float)) or until < 0:
+                raise ValueError(f"until must be a time >= 0 or a function of the simulation, "
+                                 f"got {until!r}")
+        if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
+            raise ValueError(f"max_events must be a whole number >= 1, got {max_events!r}")
+        self.stopped = None
+        while True:
+            if len(self.trace.events) >= max_events:
+                self.stopped = f"max_events ({max_events}) reached"
+                break
+            if callable(until) and until(self):
+                self.stopped = "condition met"
+                break
+            if until is not None and not callable(until):
+                if not self._queue or self._queue[0][0] > until:
+                    self.now = max(self.now, float(until))
+                    self.stopped = f"time {until:g} reached"
+                    break
+            if self.step() is None:
+                break
+        return self.trace
+
+    # ---- faults -------------------------------------------------------------------------
+    def apply(self, fault: Fault):
+        """Make a fault happen now (what the fault panel's buttons do)."""
+        if not isinstance(fault, Fault):
+            raise ValueError(f"apply() takes a fault from replib.faults, got {fault!r}")
+        self._check_fault(fault, tuple(self.nodes))
+        self._log.append(("apply", fault))
+        if self.controls is not None:
+            self.now += 1
+        event = self._fault(fault)
+        self._check_conditions()
+        return event
+
+    def crash(self, node: str):
+        """Crash ``node`` now."""
+        from .faults import crash
+        return self.apply(crash(node))
+
+    def restart(self, node: str):
+        """Restart ``node`` now."""
+        from .faults import restart
+        return self.apply(restart(node))
+
+    def partition(self, *groups):
+        """Partition the network now."""
+        from .faults import partition
+        return self.apply(partition(*groups))
+
+    def heal(self):
+        """Heal the network now."""
+        from .faults import heal
+        return self.apply(heal())
+
+    def _fault(self, f: Fault):
+        kind, now = f.kind, self.now
+        if kind == "crash":
+            node = self.nodes[f.nodes[0]]
+            if node.id in self.crashed:
+                return self.trace.add(now, "crash", primary=True, node=node.id,
+                                      detail="already down; nothing happens")
+            self.crashed.add(node.id)
+            self.crashes += 1
+            node.crash_reset()
+            self._timers[node.id].clear()
+            return self.trace.add(now, "crash", primary=True, node=node.id,
+                                  state=node.state() if self.record_states else None)
+        if kind == "restart":
+            node = self.nodes[f.nodes[0]]
+            if node.id not in self.crashed:
+                return self.trace.add(now, "restart", primary=True, node=node.id,
+                                      detail="was not down; nothing happens")
+            self.crashed.discard(node.id)
+            return self._run(node, "restart", node.run_hook, "on_restart")
+        if kind == "partition":
+            groups = self.network.partition(f.nodes)
+            event = self.trace.add(now, "partition", primary=True, msg=groups)
+            self._drop_disconnected()
+            return event
+        if kind == "heal":
+            self.network.heal()
+            return self.trace.add(now, "heal", primary=True)
+        if kind == "cut":
+            self.network.cut(*f.nodes)
+            event = self.trace.add(now, "cut", primary=True, node=f.nodes[0], peer=f.nodes[1])
+            self._drop_disconnected()
+            return event
+        self._drop_rules.append([f, f.count])
+        return self.trace.add(now, "drop-rule", primary=True, detail=f.describe())
+
+    def _drop_disconnected(self):
+        """Controlled mode: messages in flight across a new partition are lost."""
+        keep = []
+        for entry in self._in_flight:
+            msg_id, src, dst, msg = entry
+            if self.network.connected(src, dst):
+                keep.append(entry)
+            else:
+                self._lose(msg_id, src, dst, msg, self._cut_reason(src, dst))
+        self._in_flight = keep
+
+    # ---- controlled mode ----------------------------------------------------------------
+    def in_flight(self) -> list[tuple]:
+        """Messages sent and not yet delivered or lost: (src, dst, msg), oldest first."""
+        if self.controls is not None:
+            return [(src, dst, msg) for _, src, dst, msg in self._in_flight]
+        pending = sorted(item for item in self._queue if item[3] == "deliver")
+        return [(src, dst, msg) for *_, (_, src, dst, msg) in pending]
+
+    def pending_timers(self) -> list[tuple]:
+        """(node, timer) for every timer that is set and has not fired."""
+        return [(n, t) for n, timers in self._timers.items() for t in timers]
+
+    def enabled(self) -> list:
+        """Controlled mode: every action that may happen next."""
+        if self.controls is None:
+            raise ValueError("enabled() is for controlled mode: build the Simulation with "
+                             "controls=Controls(...)")
+        distinct = list(dict.fromkeys(self.in_flight()))
+        return self.controls.enabled(tuple(self.nodes), distinct, self.pending_timers(),
+                                     self.crashed, self.crashes)
+
+    def perform(self, action):
+        """Controlled mode: do one of the enabled actions; return its primary event."""
+        allowed = self.enabled()
+        if action not in allowed:
+            listing = "\n  ".join(map(str, allowed)) or "(nothing)"
+            raise ValueError(f"{action} is not enabled now. Enabled actions:\n  {listing}")
+        self._log.append(("perform", action))
+        self.now += 1
+        if isinstance(action, Deliver):
+            entry = next(e for e in self._in_flight if e[1:] == [action.src, action.dst, action.msg])
+            if not self.controls.duplicate:
+                self._in_flight.remove(entry)
+            node = self.nodes[action.dst]
+            event = self._run(node, "deliver", node.handle, action.msg, sender=action.src,
+                              msg_id=entry[0])
+        elif isinstance(action, Drop):
+            entry = next(e for e in self._in_flight if e[1:] == [action.src, action.dst, action.msg])
+            self._in_flight.remove(entry)
+            event = self._lose(entry[0], action.src, action.dst, action.msg, "dropped",
+                               primary=True)
+        elif isinstance(action, Fire):
+            del self._timers[action.node][action.timer]
+            node = self.nodes[action.node]
+            event = self._run(node, "timer", node.handle, action.timer)
+        elif isinstance(action, Crash):
+            from .faults import crash
+            event = self._fault(crash(action.node))
+        else:
+            from .faults import restart
+            event = self._fault(restart(action.node))
+        self._check_conditions()
+        return event
+
+    # ---- time travel --------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        return len(self.trace.steps)
+
+    def rewind(self, steps: int) -> None:
+        """Go back to just after step number ``steps - 1``, by replaying from the start.
+
+        Replaying is exact because every choice came from the seed or from the log of what
+        you did (steps, performed actions, applied faults)."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= self.steps:
+            raise ValueError(f"rewind takes a step count between 0 and {self.steps}, got {steps!r}")
+        log = self._log
+        self._log = []
+        self._reset()
+        for entry in log:
+            if self.steps >= steps:
+                break
+            if entry[0] == "step":
+                self.step()
+            elif entry[0] == "perform":
+                self.perform(entry[1])
+            else:
+                self.apply(entry[1])
+
+    def node(self, node_id: str) -> Node:
+        """The live node object called ``node_id``."""
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise ValueError(f"no node {node_id!r}; nodes are {list(self.nodes)}") from None
+
+    def __repr__(self):
+        mode = "controlled" if self.controls is not None else f"seed={self.seed}"
+        return (f"<Simulation {mode}: {len(self.nodes)} nodes, t={self.now:g}, "
+                f"{self.steps} steps, {self.network}>")
