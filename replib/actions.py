@@ -69,9 +69,11 @@ class Restart:
 class Controls:
     """What a controlled run may do besides delivering messages.
 
-    drop: messages may be lost.  duplicate: a delivered message stays in flight, so it can
-    be delivered again (any number of times) until it is dropped; without it, delivering
-    consumes the message.  Reordering is always possible: any in-flight message may go next.
+    drop: messages may be lost.  duplicate: the network holds a *set* of messages: a
+    delivered message stays in flight, so it can be delivered again (any number of times)
+    until it is dropped, and sending one identical to a message in flight adds nothing;
+    without it, delivering consumes the message.  Reordering is always possible: any
+    in-flight message may go next.
     max_crashes: how many crashes in all; crashable: which nodes may crash (None: any).
     restart: crashed nodes may restart.  timers: pending timers may fire.
     """

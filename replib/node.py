@@ -165,7 +165,7 @@ class Node:
         """Every field's value, frozen, in a fixed order."""
         d = self.__dict__
         try:
-            return tuple(freeze(d[k]) for k in self._fields)
+            return tuple([freeze(d[k]) for k in self._fields])
         except KeyError as exc:  # a field was deleted
             raise ValueError(f"{self.id}: field {exc} disappeared from the node") from None
 
@@ -175,9 +175,7 @@ class Node:
 
     def load(self, frozen: tuple) -> None:
         """Set every field from a snapshot."""
-        d = self.__dict__
-        for k, v in zip(self._fields, frozen):
-            d[k] = thaw(v)
+        self.__dict__.update(zip(self._fields, map(thaw, frozen)))
 
     def crash_reset(self) -> None:
         """Lose volatile state: every field not in ``stable`` goes back to its initial value."""
@@ -221,7 +219,9 @@ class Node:
                     f"__init__; set every field in __init__ so the kernel knows the node's state")
 
     def __repr__(self):
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.state().items() if k != "id")
+        state = self.state() if "_fields" in self.__dict__ else {   # not yet in a system
+            k: v for k, v in vars(self).items() if not k.startswith("_")}
+        fields = ", ".join(f"{k}={v!r}" for k, v in state.items() if k != "id")
         return f"{type(self).__name__}({self.id!r}{', ' if fields else ''}{fields})"
 
 

@@ -78,6 +78,10 @@ class Simulation:
         ids = [n.id for n in nodes]
         for f in faults:
             self._check_fault(f, ids)
+            if f.at is None and f.when is None:
+                raise ValueError(f"fault '{f.describe()}' has neither at= nor when=, so it would "
+                                 f"never happen; give at=0 for the start of the run, or call "
+                                 f"sim.apply(fault) to make it happen now")
         if controls is not None:
             controls.validate(ids)
             if any(f.at is not None or f.kind == "drop" for f in faults):
@@ -117,9 +121,10 @@ class Simulation:
                            {i: n.state() for i, n in self.nodes.items()})
         for f in faults:
             if f.at is not None:
-                self._push(f.at, 1, "fault", f)
+                self._push(float(f.at), 1, "fault", f)   # times are floats (at=7 == at=7.0)
         for n in nodes:
             self._run(n, "start", n.run_hook, "on_start")
+        self._check_conditions()   # a condition the start steps made true fires next
 
     @staticmethod
     def _check_fault(f: Fault, ids) -> None:
@@ -142,7 +147,7 @@ class Simulation:
     def _run(self, node: Node, kind, fn, item, sender=None, msg_id=None):
         """One step at ``node``: record the primary event, run the handler, apply effects."""
         event = self.trace.add(self.now, kind, primary=True, node=node.id,
-                               peer=sender, msg=item if kind != "start" else None,
+                               peer=sender, msg=None if kind in ("start", "restart") else item,
                                msg_id=msg_id)
         try:
             effects = fn(item) if sender is None else fn(item, sender)
@@ -177,6 +182,9 @@ class Simulation:
         if self.controls is not None:
             if not net.connected(src, dst):
                 self._lose(msg_id, src, dst, msg, self._cut_reason(src, dst))
+            elif self.controls.duplicate and any(e[1:] == [src, dst, msg] for e in self._in_flight):
+                # a duplicating network holds a set of messages: the copy adds nothing
+                self._lose(msg_id, src, dst, msg, "same as a message already in flight")
             else:
                 self._in_flight.append([msg_id, src, dst, msg])
             return
@@ -205,7 +213,7 @@ class Simulation:
         self._push(arrival, 1, "deliver", (msg_id, src, dst, msg))
 
     def _lose(self, msg_id, src, dst, msg, reason, primary=False):
-        self.trace.add(self.now, "drop", primary=primary, node=src, peer=dst, msg=msg,
+        return self.trace.add(self.now, "drop", primary=primary, node=src, peer=dst, msg=msg,
                        msg_id=msg_id, detail=reason)
 
     def _cut_reason(self, src, dst):
@@ -276,11 +284,21 @@ class Simulation:
     def _check_conditions(self):
         for fault in list(self._conditions):
             if fault.when(self):
-                self._conditions.remove(fault)
+                # by identity: faults that differ only in their condition compare equal
+                self._conditions = [f for f in self._conditions if f is not fault]
                 if self.controls is None:
                     self._push(self.now, 0, "fault", fault)   # next, before anything else
                 else:
                     self._fault(fault)
+
+    def _drop_stale_timers(self):
+        """Pop cancelled or re-set timers off the head of the queue (step() skips them)."""
+        queue = self._queue
+        while queue and queue[0][3] == "timer":
+            node, timer, token = queue[0][4]
+            if self._timers[node].get(timer) == token:
+                return
+            heapq.heappop(queue)
 
     def run(self, until=None, max_events: int = 100_000) -> Trace:
         """Step until the time ``until`` (a number), until ``until(sim)`` is true, until
@@ -302,6 +320,7 @@ class Simulation:
                 self.stopped = "condition met"
                 break
             if until is not None and not callable(until):
+                self._drop_stale_timers()   # else step() would skip them and run a later event
                 if not self._queue or self._queue[0][0] > until:
                     self.now = max(self.now, float(until))
                     self.stopped = f"time {until:g} reached"
@@ -316,7 +335,7 @@ class Simulation:
         if not isinstance(fault, Fault):
             raise ValueError(f"apply() takes a fault from replib.faults, got {fault!r}")
         self._check_fault(fault, tuple(self.nodes))
-        self._log.append(("apply", fault))
+        self._log.append(("apply", fault, self.now))   # run(until=t) may have moved the clock
         if self.controls is not None:
             self.now += 1
         event = self._fault(fault)
@@ -467,6 +486,7 @@ class Simulation:
             elif entry[0] == "perform":
                 self.perform(entry[1])
             else:
+                self.now = max(self.now, entry[2])
                 self.apply(entry[1])
 
     def node(self, node_id: str) -> Node:

@@ -25,25 +25,34 @@ class ForwardAck:
 
 
 class Server(Node):
-    stable = ("log",)
+    stable = ("log", "seen")
 
     def __init__(self, id: str, replica: str, wait_for_replica: bool = True):
         super().__init__(id)
         self.replica = replica
         self.wait_for_replica = wait_for_replica
         self.log = []          # operations applied, in order (on disk)
+        self.seen = {}         # (client, seq) -> log index: each request is applied once
+        self.acked = 0         # the replica holds log[:acked] (forgotten on a crash)
         self.waiting = {}      # log index -> (client, seq) still to be answered
 
     def on_request(self, msg, sender):
-        self.log.append(msg.op)
-        index = len(self.log)
+        request = (msg.client, msg.seq)
+        index = self.seen.get(request)
+        if index is None:                      # new: apply it once, at the end of the log
+            self.log.append(msg.op)
+            index = self.seen[request] = len(self.log)
+        elif index <= self.acked or not self.wait_for_replica:
+            self.send(sender, Reply(msg.seq, "ok"))   # a retry of a finished write
+            return
         self.send(self.replica, Forward(index, msg.op))
         if self.wait_for_replica:
-            self.waiting[index] = (sender, msg.seq)
+            self.waiting[index] = request
         else:
             self.send(sender, Reply(msg.seq, "ok"))
 
     def on_forward_ack(self, msg, sender):
+        self.acked = max(self.acked, msg.index)
         if msg.index in self.waiting:
             client, seq = self.waiting.pop(msg.index)
             self.send(client, Reply(seq, "ok"))
@@ -64,13 +73,18 @@ class Replica(Node):
 
 
 def forwarding_system(writes: int = 3, wait_for_replica: bool = True, think: float = 0.5,
-                      timeout: float | None = None) -> list:
-    """A client, a server and a replica; the client writes 1, 2, ... ``writes``."""
-    if isinstance(writes, bool) or not isinstance(writes, int) or writes < 0:
-        raise ValueError(f"writes must be a whole number >= 0, got {writes!r}")
-    return [
-        Client("client", "server", [("write", i) for i in range(1, writes + 1)], think=think,
-               timeout=timeout),
-        Server("server", "replica", wait_for_replica=wait_for_replica),
-        Replica("replica"),
-    ]
+                      timeout: float | None = None, clients: int = 1) -> list:
+    """Clients, a server and a replica; each client writes 1, 2, ... ``writes``.
+
+    One client is called "client"; several are "c1", "c2", ... and write "c1:1", ..."""
+    for name, value, low in (("writes", writes, 0), ("clients", clients, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if clients == 1:
+        users = [Client("client", "server", [("write", i) for i in range(1, writes + 1)],
+                        think=think, timeout=timeout)]
+    else:
+        users = [Client(f"c{c}", "server", [("write", f"c{c}:{i}") for i in range(1, writes + 1)],
+                        think=think, timeout=timeout) for c in range(1, clients + 1)]
+    return users + [Server("server", "replica", wait_for_replica=wait_for_replica),
+                    Replica("replica")]

@@ -1,0 +1,510 @@
+"""Exhaustive checking: explore every reachable state of a model, breadth-first.
+
+``explore(model, invariants, goals)`` works on any object with ``init_states()`` and
+``successors(state)`` (pairs of action and next state), the shape of Stateright's Model;
+a model may also offer ``view(state)``, what the invariants and paths see of a state.
+Breadth-first search means every path it reports -- a counterexample to an invariant
+("always") or a witness for a goal ("sometimes") -- is a shortest one.
+
+``NodeModel`` turns a set of replib Nodes into such a model.  Its actions are the same
+Deliver / Drop / Fire / Crash / Restart that a controlled Simulation performs, computed by
+the same ``Controls.enabled`` and applied by running the very same handlers, so any path
+converts to a Trace (``model.trace(path)``) that the diagrams and the player show like any
+simulated run.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import deque, namedtuple
+from dataclasses import dataclass, field
+
+from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
+from .node import CancelTimer, HandlerError, Send, SetTimer
+from .sim import Simulation, check_nodes, node_rng
+
+# --------------------------------------------------------------------------------------
+# The generic explorer
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Path:
+    """A run of the model: ``states[0]`` is initial, ``states[i + 1]`` follows ``actions[i]``."""
+
+    actions: list
+    states: list
+    model: object = field(default=None, repr=False, compare=False)
+
+    def __len__(self):
+        return len(self.actions)
+
+    def trace(self):
+        """The path as a Trace (for node models), ready for the diagrams and the player."""
+        if not hasattr(self.model, "trace"):
+            raise ValueError("only node models (replib.check.NodeModel) turn paths into traces")
+        return self.model.trace(self)
+
+    def __str__(self):
+        return "\n".join(f"{i + 1:>3}. {a}" for i, a in enumerate(self.actions)) or "(no steps)"
+
+
+@dataclass
+class Violation:
+    """An invariant that failed, and a shortest path to a state where it fails."""
+
+    name: str
+    path: Path
+
+    def __str__(self):
+        return f"invariant '{self.name}' violated after {len(self.path)} steps:\n{self.path}"
+
+
+@dataclass
+class Goal:
+    """A "sometimes" property: was some state satisfying it reached, and by what shortest path?"""
+
+    name: str
+    path: Path | None = None
+
+    @property
+    def reached(self) -> bool:
+        return self.path is not None
+
+
+@dataclass
+class Result:
+    states: int          # distinct states found
+    transitions: int     # successor pairs examined (edges, including ones to known states)
+    max_depth: int       # deepest state found (initial states are at depth 0)
+    violation: Violation | None
+    goals: dict
+    complete: bool       # True when every reachable state (within max_depth) was explored
+    note: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None
+
+    def summary(self) -> str:
+        """A stable, printable account (no timings, so notebooks can compare it)."""
+        lines = [f"{self.states:,} states, {self.transitions:,} transitions, "
+                 f"max depth {self.max_depth}: {self.note}"]
+        if self.violation:
+            lines.append(f"VIOLATION of '{self.violation.name}' "
+                         f"(shortest path: {len(self.violation.path)} steps)")
+        for g in self.goals.values():
+            lines.append(f"goal '{g.name}': " + (f"reached in {len(g.path)} steps"
+                                                 if g.reached else "never reached"))
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.summary()
+
+
+def _named(props, what):
+    if props is None:
+        return {}
+    if not isinstance(props, dict) or not all(callable(p) for p in props.values()):
+        raise ValueError(f"{what} must be a dict mapping names to functions of a state, "
+                         f"e.g. {{'agreement': lambda s: ...}}; got {props!r}")
+    return dict(props)
+
+
+def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
+            progress=True) -> Result:
+    """Visit every state reachable from the model's initial states, breadth-first.
+
+    invariants: {name: predicate} that must hold in every state ("always"); the search
+    stops at the first state where one fails and reports a shortest path to it.
+    goals: {name: predicate} that should hold in some state ("sometimes").
+    max_depth: explore no deeper than this many steps.  max_states: stop cleanly after
+    finding this many states (the result then says it is incomplete).
+    progress: show a progress bar when the search takes more than a second.
+    """
+    if not (hasattr(model, "init_states") and hasattr(model, "successors")):
+        raise ValueError("model needs init_states() and successors(state) methods")
+    invariants = _named(invariants, "invariants")
+    goals = _named(goals, "goals")
+    for name, value in (("max_depth", max_depth), ("max_states", max_states)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < (0 if name == "max_depth" else 1)):
+            raise ValueError(f"{name} must be None or a whole number "
+                             f"{'>= 0' if name == 'max_depth' else '>= 1'}, got {value!r}")
+
+    view = getattr(model, "view", None) or (lambda state: state)
+    started = time.perf_counter()
+    parents = {}              # state -> (parent state, action); None for initial states
+    frontier = deque()
+    found = {name: Goal(name) for name in goals}
+    open_goals = dict(goals)
+    transitions = deepest = 0
+    violation = None
+    stopped = None
+    bar = _progress_bar() if progress else None
+
+    def path_to(state):
+        actions, states = [], [state]
+        link = parents[state]
+        while link is not None:
+            state, action = link
+            actions.append(action)
+            states.append(state)
+            link = parents[state]
+        return Path(actions[::-1], [view(s) for s in reversed(states)], model)
+
+    def visit(state, depth):
+        """Record a new state; return a Violation if an invariant fails in it."""
+        if invariants or open_goals:
+            seen = view(state)
+            for name, holds in invariants.items():
+                if not holds(seen):
+                    return Violation(name, path_to(state))
+            for name in [n for n, reached in open_goals.items() if reached(seen)]:
+                found[name].path = path_to(state)
+                del open_goals[name]
+        frontier.append((state, depth))
+        return None
+
+    for state in model.init_states():
+        if state not in parents:
+            parents[state] = None
+            violation = visit(state, 0)
+            if violation:
+                break
+
+    while frontier and violation is None and stopped is None:
+        state, depth = frontier.popleft()
+        if max_depth is not None and depth >= max_depth:
+            continue
+        for action, nxt in model.successors(state):
+            transitions += 1
+            known = len(parents)
+            parents.setdefault(nxt, (state, action))   # one hash instead of two
+            if len(parents) == known:
+                continue
+            if depth + 1 > deepest:
+                deepest = depth + 1
+            violation = visit(nxt, depth + 1)
+            if violation:
+                break
+            if max_states is not None and len(parents) >= max_states:
+                stopped = f"stopped at the state limit ({max_states:,} states): incomplete"
+                break
+        if bar is not None and len(parents) - bar.n >= 2000:
+            bar.update(len(parents) - bar.n)
+            bar.set_postfix(depth=depth, queue=len(frontier), refresh=False)
+
+    if bar is not None:
+        bar.update(len(parents) - bar.n)
+        bar.close()
+    if violation is not None:
+        note = f"stopped at the first violation ('{violation.name}')"
+    elif stopped is not None:
+        note = stopped
+    elif max_depth is not None and deepest >= max_depth:
+        note = f"explored every state up to depth {max_depth}"
+    else:
+        note = "explored every reachable state"
+    return Result(states=len(parents), transitions=transitions, max_depth=deepest,
+                  violation=violation, goals=found,
+                  complete=violation is None and stopped is None, note=note,
+                  seconds=time.perf_counter() - started)
+
+
+def _progress_bar():
+    from tqdm.auto import tqdm
+    return tqdm(desc="exploring", unit=" states", delay=1.0, mininterval=0.5)
+
+
+# --------------------------------------------------------------------------------------
+# The adapter from Nodes to a model
+# --------------------------------------------------------------------------------------
+
+
+class SystemState(tuple):
+    """One state of a node system.
+
+    Stored compactly (numbers that stand for node states, messages and timers, so that
+    hashing and storing millions of states is cheap) and read through these views:
+    ``s.node("a1").promised``, ``s.nodes``, ``s.in_flight`` ((src, dst, msg) triples, a
+    message twice if it is in flight twice), ``s.timers`` ((node, timer) pairs),
+    ``s.crashed``, ``s.crashes``.
+    """
+
+    __slots__ = ()
+    _model = None      # set on the per-model subclass
+
+    @property
+    def nodes(self) -> tuple:
+        table = self._model._node_states
+        return tuple(table[k] for k in self[0])
+
+    def node(self, node_id):
+        model = self._model
+        try:
+            i = model._index[node_id]
+        except KeyError:
+            raise ValueError(f"no node {node_id!r} in this state; nodes are {list(model.ids)}") from None
+        return model._node_states[self[0][i]]
+
+    @property
+    def in_flight(self) -> list:
+        table = self._model._entries
+        return [table[k] for k in self[1]]
+
+    @property
+    def timers(self) -> list:
+        table = self._model._timer_entries
+        return [table[k] for k in self[2]]
+
+    @property
+    def crashed(self) -> frozenset:
+        return self[3]
+
+    @property
+    def crashes(self) -> int:
+        return self[4]
+
+    def of_role(self, role) -> list:
+        """The states of the nodes whose class is ``role`` (a class or its name)."""
+        name = role if isinstance(role, str) else role.__name__
+        return [n for n in self.nodes if type(n).__name__ == name]
+
+    def up(self, node_id) -> bool:
+        return node_id not in self[3]
+
+    def __repr__(self):
+        nodes = ", ".join(repr(n) for n in self.nodes)
+        return (f"SystemState(nodes=[{nodes}], in_flight={self.in_flight}, "
+                f"timers={self.timers}, crashed={sorted(self[3])}, crashes={self[4]})")
+
+
+class NodeModel:
+    """Every behaviour of a set of nodes under the given Controls, as a checkable model.
+
+    nodes: Node objects (copied).  controls: what the network and the faults may do
+    (``Controls(drop=True, duplicate=True, max_crashes=1, ...)``).  seed: for nodes that use
+    ``self.rng`` (the checker explores timer firings, not random delays).
+
+    Handlers are deterministic, so the outcome of "node in state X handles message m" is
+    computed once and remembered; the millions of system states are combinations of far
+    fewer node states, messages and timers, each numbered once.
+    """
+
+    def __init__(self, nodes, controls: Controls | None = None, seed: int = 0):
+        nodes = check_nodes(nodes)
+        self.controls = Controls() if controls is None else controls
+        if not isinstance(self.controls, Controls):
+            raise ValueError(f"controls must be a Controls(...), got {controls!r}")
+        self.ids = tuple(n.id for n in nodes)
+        self.controls.validate(self.ids)
+        self.seed = seed
+        self._blueprint = copy.deepcopy(nodes)
+        self._workers = copy.deepcopy(nodes)
+        self._index = {n.id: i for i, n in enumerate(self._workers)}
+        self._types = {}
+        for n in self._workers:
+            n._attach(self.ids, node_rng(seed, n.id))
+            cls = type(n)
+            if cls not in self._types:
+                self._types[cls] = namedtuple(cls.__name__, n._fields, rename=True)
+        # numbered tables: node states, in-flight messages, timers, and their actions
+        self._node_states, self._node_numbers = [], {}
+        self._entries, self._entry_numbers, self._deliver, self._drop = [], {}, [], []
+        self._timer_entries, self._timer_numbers, self._fire = [], {}, []
+        self._outcomes = {}     # (node state, what happened) -> (new node state, effects)
+        pool = self.ids if self.controls.crashable is None else self.controls.crashable
+        self._crash_pool = tuple((self._index[n], n, Crash(n)) for n in pool)
+        self._restarts = tuple((n, Restart(n)) for n in self.ids)
+        self._state_type = type("SystemState", (SystemState,), {"__slots__": (), "_model": self})
+        self._initial = None
+
+    # ---- numbering ----------------------------------------------------------------------
+    def _node_number(self, node) -> int:
+        frozen = self._types[type(node)]._make(node.snapshot())
+        number = self._node_numbers.get(frozen)
+        if number is None:
+            number = self._node_numbers[frozen] = len(self._node_states)
+            self._node_states.append(frozen)
+        return number
+
+    def _entry_number(self, entry) -> int:
+        number = self._entry_numbers.get(entry)
+        if number is None:
+            number = self._entry_numbers[entry] = len(self._entries)
+            self._entries.append(entry)
+            self._deliver.append(Deliver(*entry))
+            self._drop.append(Drop(*entry))
+        return number
+
+    def _timer_number(self, entry) -> int:
+        number = self._timer_numbers.get(entry)
+        if number is None:
+            number = self._timer_numbers[entry] = len(self._timer_entries)
+            self._timer_entries.append(entry)
+            self._fire.append(Fire(*entry))
+        return number
+
+    # ---- running the real handlers ------------------------------------------------------
+    def _outcome(self, i, number, what, item, sender, action):
+        """Run a handler (or a crash) on node i in state ``number``, once, and remember it."""
+        key = (number, what)
+        hit = self._outcomes.get(key)
+        if hit is not None:
+            return hit
+        node = self._workers[i]
+        node.load(self._node_states[number])
+        try:
+            if what == "crash":
+                node.crash_reset()
+                effects = ()
+            elif what == "restart":
+                effects = node.run_hook("on_restart")
+            else:
+                effects = node.handle(item, sender)
+        except Exception as exc:
+            raise HandlerError(f"{type(node).__name__} {node.id!r} failed while the checker "
+                               f"explored '{action}': {type(exc).__name__}: {exc}") from exc
+        hit = self._outcomes[key] = (self._node_number(node), self._compact(node.id, effects))
+        return hit
+
+    def _compact(self, src, effects) -> tuple:
+        """Effects as numbers: the messages sent, and the timer operations in order."""
+        sends, timer_ops = [], []
+        for eff in effects:
+            if isinstance(eff, Send):
+                number = self._entry_number((src, eff.to, eff.msg))
+                if not (self.controls.duplicate and number in sends):
+                    sends.append(number)
+            elif isinstance(eff, SetTimer):
+                timer_ops.append((True, self._timer_number((src, eff.timer))))
+            elif isinstance(eff, CancelTimer):
+                timer_ops.append((False, (src, eff.timer)))
+        return tuple(sends), tuple(timer_ops)
+
+    def _fold(self, effects, flight, timers):
+        """Add a handler's effects to the in-flight messages and the pending timers."""
+        sends, timer_ops = effects
+        if sends:
+            if self.controls.duplicate:
+                sends = tuple(k for k in sends if k not in flight)
+            flight = tuple(sorted(flight + sends))
+        for setting, value in timer_ops:
+            if setting:
+                if value not in timers:
+                    timers = tuple(sorted(timers + (value,)))
+            else:
+                src, t = value
+                table = self._timer_entries
+                timers = tuple(k for k in timers if not (
+                    table[k][0] == src and (table[k][1] == t or (
+                        isinstance(t, type) and isinstance(table[k][1], t)))))
+        return flight, timers
+
+    # ---- the model ----------------------------------------------------------------------
+    def init_states(self):
+        if self._initial is None:
+            workers = copy.deepcopy(self._blueprint)
+            flight, timers = (), ()
+            for n in workers:
+                n._attach(self.ids, node_rng(self.seed, n.id))
+            numbers = []
+            for n in workers:
+                try:
+                    effects = n.run_hook("on_start")
+                except Exception as exc:
+                    raise HandlerError(f"{type(n).__name__} {n.id!r} failed in on_start: "
+                                       f"{type(exc).__name__}: {exc}") from exc
+                flight, timers = self._fold(self._compact(n.id, effects), flight, timers)
+                numbers.append(self._node_number(n))
+            self._initial = (tuple(numbers), flight, timers, frozenset(), 0)
+        return [self._initial]
+
+    def successors(self, state):
+        nodes, flight, timers, crashed, crashes = state
+        controls, entries = self.controls, self._entries
+        index, duplicate = self._index, controls.duplicate
+        out = []
+        previous = None
+        for k in flight:
+            if k == previous:           # the same message twice in flight: one choice
+                continue
+            previous = k
+            src, dst, msg = entries[k]
+            rest = flight if duplicate else _remove_one(flight, k)
+            if dst not in crashed:
+                i = index[dst]
+                new, effects = self._outcome(i, nodes[i], k, msg, src, self._deliver[k])
+                f, t = self._fold(effects, rest, timers)
+                out.append((self._deliver[k],
+                            ((nodes[:i] + (new,) + nodes[i + 1:], f, t, crashed, crashes))))
+            if controls.drop:
+                out.append((self._drop[k], ((nodes, _remove_one(flight, k), timers,
+                                                 crashed, crashes))))
+        if controls.timers:
+            for k in timers:
+                node_id, timer = self._timer_entries[k]
+                if node_id in crashed:
+                    continue
+                i = index[node_id]
+                new, effects = self._outcome(i, nodes[i], ("timer", k), timer, None, self._fire[k])
+                f, t = self._fold(effects, flight, _remove_one(timers, k))
+                out.append((self._fire[k],
+                            ((nodes[:i] + (new,) + nodes[i + 1:], f, t, crashed, crashes))))
+        if crashes < controls.max_crashes:
+            for i, node_id, action in self._crash_pool:
+                if node_id in crashed:
+                    continue
+                new, _ = self._outcome(i, nodes[i], "crash", None, None, action)
+                t = tuple(k for k in timers if self._timer_entries[k][0] != node_id)
+                out.append((action, ((nodes[:i] + (new,) + nodes[i + 1:], flight, t,
+                                          crashed | {node_id}, crashes + 1))))
+        if controls.restart and crashed:
+            for node_id, action in self._restarts:
+                if node_id not in crashed:
+                    continue
+                i = index[node_id]
+                new, effects = self._outcome(i, nodes[i], "restart", None, None, action)
+                f, t = self._fold(effects, flight, timers)
+                out.append((action, ((nodes[:i] + (new,) + nodes[i + 1:], f, t,
+                                          crashed - {node_id}, crashes))))
+        return out
+
+    def view(self, state) -> SystemState:
+        """What invariants see: a state whose nodes, messages and timers can be read."""
+        return self._state_type(state)
+
+    def enabled(self, state) -> list:
+        """The actions possible in ``state``, as Controls.enabled states them."""
+        state = self.view(state)
+        distinct = list(dict.fromkeys(state.in_flight))
+        return self.controls.enabled(self.ids, distinct, state.timers, state.crashed,
+                                     state.crashes)
+
+    # ---- back to the simulator ----------------------------------------------------------
+    def trace(self, path):
+        """Replay a path (a Path or a list of actions) in a controlled Simulation."""
+        actions = path.actions if isinstance(path, Path) else list(path)
+        sim = self.simulation()
+        for action in actions:
+            sim.perform(action)
+        return sim.trace
+
+    def simulation(self):
+        """A controlled Simulation of the same nodes and controls (for stepping by hand)."""
+        return Simulation(copy.deepcopy(self._blueprint), controls=self.controls, seed=self.seed)
+
+
+def _remove_one(items: tuple, item) -> tuple:
+    i = items.index(item)
+    return items[:i] + items[i + 1:]
+
+
+def check(nodes, controls: Controls | None = None, invariants=None, goals=None,
+          max_depth=None, max_states=None, progress=True, seed: int = 0) -> Result:
+    """Explore a node system exhaustively: ``explore(NodeModel(nodes, controls), ...)``."""
+    return explore(NodeModel(nodes, controls, seed), invariants, goals, max_depth, max_states,
+                   progress)
