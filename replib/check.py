@@ -425,7 +425,7 @@ class NodeModel:
 
     def successors(self, state):
         nodes, flight, timers, crashed, crashes = state
-        controls, entries = self.controls, self._entries
+        controls, entries, outcomes, fold = self.controls, self._entries, self._outcomes, self._fold
         index, duplicate = self._index, controls.duplicate
         out = []
         previous = None
@@ -437,8 +437,10 @@ class NodeModel:
             rest = flight if duplicate else _remove_one(flight, k)
             if dst not in crashed:
                 i = index[dst]
-                new, effects = self._outcome(i, nodes[i], k, msg, src, self._deliver[k])
-                f, t = self._fold(effects, rest, timers)
+                hit = outcomes.get((nodes[i], k))
+                new, effects = hit if hit is not None else self._outcome(
+                    i, nodes[i], k, msg, src, self._deliver[k])
+                f, t = fold(effects, rest, timers) if effects[0] or effects[1] else (rest, timers)
                 out.append((self._deliver[k],
                             ((nodes[:i] + (new,) + nodes[i + 1:], f, t, crashed, crashes))))
             if controls.drop:

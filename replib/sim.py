@@ -14,6 +14,7 @@ Two ways to drive it:
 from __future__ import annotations
 
 import copy
+import gc
 import heapq
 import random
 
@@ -189,11 +190,11 @@ class Simulation:
                 self._in_flight.append([msg_id, src, dst, msg])
             return
         # always draw in the same order, so a run's dice do not depend on the settings
-        lost = self.rng.random() < net.loss
-        doubled = self.rng.random() < net.duplicate
-        if not net.connected(src, dst):
+        lost = self.rng.random() < net._loss          # (the fields behind the validating
+        doubled = self.rng.random() < net._duplicate  # properties: this is the hot path)
+        if (net.groups is not None or net.cuts) and not net.connected(src, dst):
             self._lose(msg_id, src, dst, msg, self._cut_reason(src, dst))
-        elif self._matches_drop_rule(src, dst, msg):
+        elif self._drop_rules and self._matches_drop_rule(src, dst, msg):
             self._lose(msg_id, src, dst, msg, "dropped by the fault schedule")
         elif lost:
             self._lose(msg_id, src, dst, msg, "random loss")
@@ -206,11 +207,14 @@ class Simulation:
                 self._schedule_delivery(self._msg_ids, src, dst, msg)
 
     def _schedule_delivery(self, msg_id, src, dst, msg):
-        arrival = self.now + self.network.latency_of(src, dst).sample(self.rng)
-        if self.network.fifo:
+        net = self.network
+        model = net.links.get((src, dst), net.latency) if net.links else net.latency
+        arrival = self.now + model.sample(self.rng)
+        if net.fifo:
             arrival = max(arrival, self._last_arrival.get((src, dst), 0.0))
             self._last_arrival[(src, dst)] = arrival
-        self._push(arrival, 1, "deliver", (msg_id, src, dst, msg))
+        self._seq += 1     # self._push, inlined
+        heapq.heappush(self._queue, (arrival, 1, self._seq, "deliver", (msg_id, src, dst, msg)))
 
     def _lose(self, msg_id, src, dst, msg, reason, primary=False):
         return self.trace.add(self.now, "drop", primary=primary, node=src, peer=dst, msg=msg,
@@ -259,7 +263,8 @@ class Simulation:
                 node, timer, token = payload
                 if self._timers[node].get(timer) != token:
                     continue          # cancelled or re-set: a stale timer
-            self.now = max(self.now, time)
+            if time > self.now:
+                self.now = time
             if kind == "deliver":
                 event = self._deliver(*payload)
             elif kind == "timer":
@@ -268,7 +273,8 @@ class Simulation:
                 event = self._run(n, "timer", n.handle, timer)
             else:
                 event = self._fault(payload)
-            self._check_conditions()
+            if self._conditions:
+                self._check_conditions()
             return event
         self.stopped = "nothing left to do"
         return None
@@ -276,12 +282,15 @@ class Simulation:
     def _deliver(self, msg_id, src, dst, msg):
         if dst in self.crashed:
             return self._lose(msg_id, src, dst, msg, f"{dst} is down", primary=True)
-        if not self.network.connected(src, dst):
+        net = self.network
+        if (net.groups is not None or net.cuts) and not net.connected(src, dst):
             return self._lose(msg_id, src, dst, msg, self._cut_reason(src, dst), primary=True)
         node = self.nodes[dst]
-        return self._run(node, "deliver", node.handle, msg, sender=src, msg_id=msg_id)
+        return self._run(node, "deliver", node.handle, msg, src, msg_id)
 
     def _check_conditions(self):
+        if not self._conditions:
+            return
         for fault in list(self._conditions):
             if fault.when(self):
                 # by identity: faults that differ only in their condition compare equal
@@ -312,21 +321,33 @@ class Simulation:
         if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
             raise ValueError(f"max_events must be a whole number >= 1, got {max_events!r}")
         self.stopped = None
-        while True:
-            if len(self.trace.events) >= max_events:
-                self.stopped = f"max_events ({max_events}) reached"
-                break
-            if callable(until) and until(self):
-                self.stopped = "condition met"
-                break
-            if until is not None and not callable(until):
-                self._drop_stale_timers()   # else step() would skip them and run a later event
-                if not self._queue or self._queue[0][0] > until:
-                    self.now = max(self.now, float(until))
-                    self.stopped = f"time {until:g} reached"
+        condition = until if callable(until) else None
+        deadline = until if condition is None else None
+        # The trace only grows and holds no reference cycles, so the cyclic garbage collector
+        # would traverse it again and again for nothing (a fifth of the run time); pause it,
+        # as timeit does.  Cycles a handler may create are collected when it is back on.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            while True:
+                if len(self.trace.events) >= max_events:
+                    self.stopped = f"max_events ({max_events}) reached"
                     break
-            if self.step() is None:
-                break
+                if condition is not None and condition(self):
+                    self.stopped = "condition met"
+                    break
+                if deadline is not None:
+                    self._drop_stale_timers()   # else step() would skip them, run a later event
+                    if not self._queue or self._queue[0][0] > deadline:
+                        self.now = max(self.now, float(deadline))
+                        self.stopped = f"time {deadline:g} reached"
+                        break
+                self._log.append(("step",))     # what step() does, without its mode check
+                if self._step() is None:
+                    break
+        finally:
+            if gc_was_on:
+                gc.enable()
         return self.trace
 
     # ---- faults -------------------------------------------------------------------------

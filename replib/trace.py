@@ -107,15 +107,19 @@ class Trace:
         self.roles = dict(roles)           # id -> class name
         self.initial = dict(initial)       # id -> state dict before anything happened
         self.events: list[Event] = []
+        self.end = 0.0                     # when the run stopped (run(until=...) sets it)
         self.steps: list[int] = []         # index of each step's primary event
 
     # ---- building (the simulator calls these) -------------------------------------------
-    def add(self, time, kind, primary=False, **fields) -> Event:
+    def add(self, time, kind, primary=False, node=None, peer=None, msg=None, msg_id=None,
+            detail=None, state=None) -> Event:
         """Append an event; a primary one opens a new step."""
+        events = self.events          # the hot path: explicit fields, positional Event(...)
         if primary:
-            self.steps.append(len(self.events))
-        event = Event(len(self.events), len(self.steps) - 1, time, kind, primary=primary, **fields)
-        self.events.append(event)
+            self.steps.append(len(events))
+        event = Event(len(events), len(self.steps) - 1, time, kind, node, peer, msg, msg_id,
+                      detail, state, primary)
+        events.append(event)
         return event
 
     def truncate(self, steps: int) -> None:
@@ -136,7 +140,8 @@ class Trace:
 
     @property
     def duration(self) -> float:
-        return self.events[-1].time if self.events else 0.0
+        """The simulated time the run covers: until it stopped, or its last event."""
+        return max(self.end, self.events[-1].time if self.events else 0.0)
 
     def step_events(self, step: int) -> list[Event]:
         """The primary event of a step and everything it caused."""
@@ -167,20 +172,24 @@ class Trace:
 
     def messages(self) -> list[dict]:
         """Every message copy: who sent what when, and its fate (delivered, dropped, in flight)."""
-        copies: dict[int, dict] = {}
+        copies: dict[int, dict] = {}   # msg_id -> its latest copy
+        out: list[dict] = []
         for e in self.events:
             if e.kind in ("send", "duplicate"):
-                copies[e.msg_id] = dict(msg_id=e.msg_id, src=e.node, dst=e.peer, msg=e.msg,
-                                        sent=e.time, fate="in flight", at=None,
-                                        duplicate=e.kind == "duplicate")
-            elif e.kind == "deliver" and e.msg_id in copies:
+                c = copies[e.msg_id] = dict(msg_id=e.msg_id, src=e.node, dst=e.peer, msg=e.msg,
+                                            sent=e.time, fate="in flight", at=None,
+                                            duplicate=e.kind == "duplicate")
+                out.append(c)
+            elif e.kind in ("deliver", "drop") and e.msg_id in copies:
                 c = copies[e.msg_id]
-                if c["fate"] == "delivered":   # redelivered (controlled duplicating network)
+                if c["fate"] != "in flight":   # another copy (controlled duplicating network)
                     c = copies[e.msg_id] = dict(c, duplicate=True)
-                c.update(fate="delivered", at=e.time)
-            elif e.kind == "drop" and e.msg_id in copies:
-                copies[e.msg_id].update(fate=f"dropped ({e.detail})", at=e.time)
-        return list(copies.values())
+                    out.append(c)
+                if e.kind == "deliver":
+                    c.update(fate="delivered", at=e.time)
+                else:
+                    c.update(fate=f"dropped ({e.detail})", at=e.time)
+        return out
 
     def history(self) -> list[Operation]:
         """Client operations with invoke and response times (response None: never answered)."""

@@ -75,18 +75,20 @@ class Greeter(Node):
 
 
 class Listener(Node):
-    def __init__(self, id, stable_heard=False):
+    def __init__(self, id):
         super().__init__(id)
         self.heard = False
-        if stable_heard:
-            self.stable = ("heard",)
 
     def on_hello(self, msg, sender):
         self.heard = True
 
 
+class DurableListener(Listener):
+    stable = ("heard",)
+
+
 def hello(stable_heard=False):
-    return [Greeter("a"), Listener("b", stable_heard)]
+    return [Greeter("a"), (DurableListener if stable_heard else Listener)("b")]
 
 
 @pytest.mark.parametrize("controls, counts", [

@@ -1,0 +1,25 @@
+"""Everything a chapter needs, in one import: ``from replib.course import *``.
+
+Read any of it with ``??``, e.g. ``Simulation??`` or ``space_time??``.
+"""
+
+from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
+from .check import NodeModel, check, explore
+from .clients import Client, Reply, Request
+from .faults import crash, cut, drop, heal, partition, restart
+from .network import Constant, LongTail, Network, Uniform
+from .node import Node
+from .protocols.forwarding import Forward, ForwardAck, Replica, Server, forwarding_system
+from .sim import Simulation
+from .trace import Trace
+from .viz import describe, show, space_time, topology, topology_of
+from .widgets import FaultPanel, TracePlayer
+from . import exercises
+
+__all__ = [
+    "Client", "Constant", "Controls", "Crash", "Deliver", "Drop", "FaultPanel", "Fire",
+    "Forward", "ForwardAck", "LongTail", "Network", "Node", "NodeModel", "Replica", "Reply",
+    "Request", "Restart", "Server", "Simulation", "Trace", "TracePlayer", "Uniform", "check",
+    "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
+    "partition", "restart", "show", "space_time", "topology", "topology_of",
+]

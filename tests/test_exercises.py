@@ -1,0 +1,64 @@
+"""Exercise checks print one line, "Correct..." or "Not yet...", and never raise."""
+
+import pytest
+
+from replib import exercises
+from replib.faults import crash, partition
+
+
+def run(capsys, check, *answers):
+    result = check(*answers)
+    out = capsys.readouterr().out
+    assert result is None
+    assert out.count("\n") == 1, out
+    return out
+
+
+@pytest.mark.parametrize("answer, start", [
+    (4.5, "Correct! the reply arrives at t=4.5"),
+    (4, "Not yet: you counted the messages right"),
+    (2.5, "Not yet: that is when an asynchronous server would answer"),
+    (7, "Not yet: count the messages"),
+    (..., "Not yet: replace the ..."),
+    (None, "Not yet: replace the ..."),
+    ("4.5", "Not yet: The time should be a number"),
+    (True, "Not yet: The time should be a number"),
+])
+def test_first_reply_time(capsys, answer, start):
+    assert run(capsys, exercises.check_first_reply_time, answer).startswith(start)
+
+
+@pytest.mark.parametrize("answer, start", [
+    ([("write", 1)], "Correct! the log is [('write', 1)]"),
+    ((("write", 1),), "Correct!"),
+    ([], "Not yet: the replica's log is listed in Replica.stable"),
+    ([("write", 1), ("write", 2)], "Not yet: look at the state table"),
+    ("write 1", "Not yet: give the log as a list"),
+])
+def test_replica_log_after_restart(capsys, answer, start):
+    assert run(capsys, exercises.check_replica_log_after_restart, answer).startswith(start)
+
+
+@pytest.mark.parametrize("answer, start", [
+    ([crash("server", at=5.5)], "Correct! write 1 was acknowledged and write 2 never was"),
+    (crash("replica", at=6), "Correct!"),
+    ([partition(["replica"], at=5)], "Correct!"),
+    ([crash("server", at=1)], "Not yet: write 1 was never acknowledged"),
+    ([crash("server", at=50)], "Not yet: write 2 was acknowledged"),
+    ([crash("nobody", at=5)], "Not yet: that schedule is not valid: fault 'crash nobody at t=5'"),
+    (["crash the server"], "Not yet: give a list of faults"),
+    (42, "Not yet: give a list of faults"),
+])
+def test_unacknowledged_write(capsys, answer, start):
+    assert run(capsys, exercises.check_unacknowledged_write, answer).startswith(start)
+
+
+def test_a_crashing_answer_becomes_a_hint(capsys):
+    """Code that raises inside a check is reported, not propagated."""
+
+    @exercises.exercise
+    def check_boom(answer):
+        return 1 / answer
+
+    assert run(capsys, check_boom, 0).startswith(
+        "Not yet: running your answer raised ZeroDivisionError")
