@@ -31,7 +31,7 @@ class Fault:
         if self.at is not None and self.when is not None:
             raise ValueError(f"{self.kind}: give at= or when=, not both")
         if self.at is not None and (isinstance(self.at, bool) or not isinstance(self.at, (int, float))
-                                    or self.at < 0):
+                                    or not self.at >= 0):   # also refuses nan
             raise ValueError(f"{self.kind}: at= must be a time >= 0, got {self.at!r}")
         if self.when is not None and not callable(self.when):
             raise ValueError(f"{self.kind}: when= must be a function of the simulation, "

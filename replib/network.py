@@ -45,7 +45,8 @@ class Uniform:
         _check_number("Uniform latency high", self.high, low=self.low)
 
     def sample(self, rng) -> float:
-        return rng.uniform(self.low, self.high)
+        # what rng.uniform(low, high) computes, without its extra call (the simulator's hot path)
+        return self.low + (self.high - self.low) * rng.random()
 
     def __str__(self):
         return f"uniform {self.low:g}..{self.high:g}"
@@ -97,12 +98,12 @@ class Network:
         self.loss = loss
         self.duplicate = duplicate
         self.fifo = bool(fifo)
+        self._ids = None    # set when a Simulation attaches the network (set_latency reads it)
         self.links = {}
         for (src, dst), model in (links or {}).items():
             self.set_latency(src, dst, model)
         self.groups = None  # None: no partition; else a dict node -> group number
         self.cuts = set()   # (src, dst): dst hears nothing from src
-        self._ids = None
 
     # loss and duplicate are validated whenever they change (sliders set them too)
     @property
@@ -136,6 +137,9 @@ class Network:
             self._check_ids([src, dst], "links")
 
     def _check_ids(self, names, where) -> None:
+        if self._ids is None:
+            raise ValueError(f"{where}: this network is not part of a Simulation yet, so it does "
+                             f"not know the nodes; use sim.partition/sim.apply(...) or faults=[...]")
         unknown = [n for n in names if n not in self._ids]
         if unknown:
             raise ValueError(f"{where} names unknown node(s) {unknown}; nodes are {list(self._ids)}")

@@ -20,7 +20,7 @@ import dataclasses
 import re
 from functools import lru_cache
 
-from .state import freeze, thaw
+from .state import _SCALARS, freeze, thaw
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -171,7 +171,13 @@ class Node:
 
     def state(self) -> dict:
         """The node's fields as a dict of frozen values (what the trace and tables show)."""
-        return dict(zip(self._fields, self.snapshot()))
+        d = self.__dict__
+        scalars = _SCALARS   # numbers and strings need no freezing: skip the call (hot path)
+        try:
+            return {k: v if type(v) in scalars else freeze(v)
+                    for k, v in zip(self._fields, map(d.__getitem__, self._fields))}
+        except KeyError as exc:  # a field was deleted
+            raise ValueError(f"{self.id}: field {exc} disappeared from the node") from None
 
     def load(self, frozen: tuple) -> None:
         """Set every field from a snapshot."""
@@ -200,7 +206,8 @@ class Node:
             handler(item)
         else:
             handler(item, sender)
-        self._check_fields()
+        if len(self.__dict__) != self._size:
+            self._check_fields()
         return effects
 
     def run_hook(self, hook: str) -> list:

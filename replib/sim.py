@@ -348,6 +348,7 @@ class Simulation:
         finally:
             if gc_was_on:
                 gc.enable()
+        self.trace.end = self.now
         return self.trace
 
     # ---- faults -------------------------------------------------------------------------
