@@ -144,6 +144,8 @@ class FaultPanel:
     def _complain(self, exc) -> None:
         self.message.value = f"<span style='color:#b00'>⚠ {html.escape(str(exc))}</span>"
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs):
+        """Show the widget; where widgets cannot run, a line that says what it is."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = "Fault panel: run this cell in Jupyter to add faults and re-run the simulation."
+        return bundle

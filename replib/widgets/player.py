@@ -127,6 +127,8 @@ class TracePlayer:
         if self.slider.value > self.slider.min:
             self.slider.value -= 1
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs):
+        """Show the widget; where widgets cannot run, a line that says what it is."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = "Trace player: run this cell in Jupyter to step through the run."
+        return bundle

@@ -1,0 +1,59 @@
+# Replication: preventing divergence -- the two commands a reader needs:
+#   make lab    set up .venv if needed, then open the course in JupyterLab
+#   make test   set up .venv if needed, then run the whole suite (unit tests + every notebook with nbval)
+# For contributors: make notebooks (rebuild notebook outputs and student copies), make bench
+# (runs every bench/*.py except helpers named _*.py).
+#
+# Needs Python 3.11+; override the interpreter with  make PYTHON=python3.12 ...
+# Extra arguments: make test PYTEST_ARGS="-x -k sim" PYTEST_JOBS=0, make lab LAB_ARGS="--port 8899 --no-browser",
+#                  make notebooks NB="00 05".
+
+PYTHON ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+START := notebooks/00-start-here.ipynb
+
+# matplotlib must use the notebook's inline backend in kernels, whatever the caller's shell says
+unexport MPLBACKEND
+
+.PHONY: lab test notebooks bench venv clean-venv
+
+venv: $(STAMP)
+
+# The stamp is newer than both inputs once an install succeeded; editing requirements.txt or
+# pyproject.toml (or deleting .venv) makes the next make reinstall.
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "This course needs Python 3.11 or newer; '$(PYTHON)' is not. Try: make $(MAKECMDGOALS) PYTHON=python3.11" >&2; \
+	  exit 1; }
+	@test -x $(VPY) || { echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	$(VPY) -m pip install --disable-pip-version-check --quiet -r requirements.txt
+	$(VPY) -m pip install --disable-pip-version-check --quiet --no-deps -e .
+	@touch $(STAMP)
+
+# JupyterLab opens a browser if there is one and prints the address either way; both lead straight
+# to the start-here notebook (default_url). It refuses to run as root (containers) unless told it may.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab $(if $(wildcard $(START)),--LabApp.default_url=/lab/tree/$(START),) $(ALLOW_ROOT) $(LAB_ARGS)
+
+# pytest-xdist: one worker per core; --dist loadfile keeps each notebook's cells together and in
+# order on one worker (nbval runs them in one kernel). PYTEST_JOBS=0 runs serially (e.g. for --pdb).
+PYTEST_JOBS ?= auto
+
+test: $(STAMP)
+	$(VPY) -m pytest -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
+
+notebooks: $(STAMP)
+	$(VPY) tools/build_notebooks.py $(NB)
+
+bench: $(STAMP)
+	@set -e; found=0; for f in bench/*.py; do \
+	  case "$$(basename "$$f")" in _*) continue;; esac; \
+	  [ -e "$$f" ] || continue; found=1; echo "== $$f"; $(VPY) "$$f"; done; \
+	[ $$found = 1 ] || echo "no benchmarks in bench/ yet"
+
+clean-venv:
+	rm -rf $(VENV)
