@@ -83,65 +83,58 @@ def run_replib():
     return sum(counts), counts, sim
 
 
-# ---- simpy, as SimPy's examples write it ----------------------------------------------------
+# ---- simpy: the same ring, with two ways of modelling latency --------------------------------
 
-def run_simpy():
+def _run_simpy_ring(make_send):
+    """The token ring in SimPy: a Store inbox and a process per node; ``make_send(env, rng,
+    inboxes)`` returns how a message travels."""
     env = simpy.Environment()
     rng = random.Random(SEED)
     inboxes = [simpy.Store(env) for _ in range(NODES)]
     received = [0] * NODES
+    send = make_send(env, rng, inboxes)
 
+    def node(i):
+        nxt = (i + 1) % NODES
+        for t in range(TOKENS):
+            send(nxt, Token(t, 1))
+        inbox = inboxes[i]
+        while True:
+            msg = yield inbox.get()
+            received[i] += 1
+            if msg.hops < HOPS:
+                send(nxt, Token(msg.token, msg.hops + 1))
+
+    for i in range(NODES):
+        env.process(node(i))
+    env.run()
+    return sum(received), received, env.now
+
+
+def _process_per_message(env, rng, inboxes):
+    """As SimPy's own examples write it: a process sleeps for the latency, then delivers."""
     def latency(dst, msg):
         yield env.timeout(rng.uniform(LOW, HIGH))
         inboxes[dst].put(msg)
 
-    def send(dst, msg):
-        env.process(latency(dst, msg))
-
-    def node(i):
-        nxt = (i + 1) % NODES
-        for t in range(TOKENS):
-            send(nxt, Token(t, 1))
-        inbox = inboxes[i]
-        while True:
-            msg = yield inbox.get()
-            received[i] += 1
-            if msg.hops < HOPS:
-                send(nxt, Token(msg.token, msg.hops + 1))
-
-    for i in range(NODES):
-        env.process(node(i))
-    env.run()
-    return sum(received), received, env.now
+    return lambda dst, msg: env.process(latency(dst, msg))
 
 
-# ---- simpy, tuned: timeouts with callbacks instead of a process per message -----------------
-
-def run_simpy_callbacks():
-    env = simpy.Environment()
-    rng = random.Random(SEED)
-    inboxes = [simpy.Store(env) for _ in range(NODES)]
-    received = [0] * NODES
-
+def _timeout_callback(env, rng, inboxes):
+    """Tuned: a timeout event whose callback delivers (no process per message)."""
     def send(dst, msg):
         ev = env.timeout(rng.uniform(LOW, HIGH), value=msg)
         ev.callbacks.append(lambda e: inboxes[dst].put(e.value))
 
-    def node(i):
-        nxt = (i + 1) % NODES
-        for t in range(TOKENS):
-            send(nxt, Token(t, 1))
-        inbox = inboxes[i]
-        while True:
-            msg = yield inbox.get()
-            received[i] += 1
-            if msg.hops < HOPS:
-                send(nxt, Token(msg.token, msg.hops + 1))
+    return send
 
-    for i in range(NODES):
-        env.process(node(i))
-    env.run()
-    return sum(received), received, env.now
+
+def run_simpy():
+    return _run_simpy_ring(_process_per_message)
+
+
+def run_simpy_callbacks():
+    return _run_simpy_ring(_timeout_callback)
 
 
 # ---- measuring -------------------------------------------------------------------------------
