@@ -18,7 +18,7 @@ import gc
 import heapq
 import random
 
-from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
+from .actions import Controls, Crash, Deliver, Drop, Fire
 from .faults import Fault
 from .network import Network
 from .node import CancelTimer, HandlerError, Node, Record, Send, SetTimer

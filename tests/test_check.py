@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from replib import Controls, Crash, Deliver, Drop, Fire, Node, Restart, Simulation
+from replib import Controls, Crash, Deliver, Drop, Fire, Node, Restart
 from replib.check import NodeModel, check, explore
 from replib.clients import NextOp, Reply, Request
 from replib.protocols.forwarding import Forward, forwarding_system

@@ -6,7 +6,7 @@ import pytest
 
 from replib import Controls, Crash, Deliver, Drop, Fire, Node, Restart, Simulation
 from replib.clients import NextOp, Reply, Request
-from replib.faults import crash, drop, partition
+from replib.faults import crash, drop
 from replib.protocols.forwarding import Forward, ForwardAck, forwarding_system
 
 W1 = ("write", 1)

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 
 from replib import Constant, HandlerError, LongTail, Network, Node, Simulation, Uniform
-from replib.clients import Client, NextOp, Reply, Request
+from replib.clients import NextOp, Reply, Request
 from replib.faults import crash, partition, restart
-from replib.protocols.forwarding import Forward, ForwardAck, Replica, Server, forwarding_system
+from replib.protocols.forwarding import Forward, ForwardAck, Server, forwarding_system
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 from replib import Constant, Network, Node, Simulation, Uniform
-from replib.clients import Reply, Request
+from replib.clients import Request
 from replib.faults import crash, cut, drop, heal, partition, restart
-from replib.protocols.forwarding import Forward, ForwardAck, forwarding_system
+from replib.protocols.forwarding import Forward, forwarding_system
 from replib.state import thaw
 from replib.trace import Trace
 

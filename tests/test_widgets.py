@@ -2,7 +2,7 @@
 
 import pytest
 
-from replib import Network, Simulation, Uniform
+from replib import Simulation
 from replib.faults import crash
 from replib.protocols.forwarding import forwarding_system
 from replib.widgets import FaultPanel, TracePlayer

@@ -757,7 +757,7 @@ class _Drawer:
     # -- background ---------------------------------------------------------------------
     def partitions(self):
         ax, s = self.ax, self.scene
-        for start, stop, groups, step in s.partitions:
+        for start, stop, groups, _step in s.partitions:
             stop = self.right if stop is None else stop
             side = {}
             for i, g in enumerate(groups):
@@ -859,7 +859,7 @@ class _Drawer:
     # -- messages -----------------------------------------------------------------------
     def arrows(self):
         s, ax = self.scene, self.ax
-        shafts, colours, styles, widths, alphas = [], [], [], [], []
+        shafts, colours, styles, widths = [], [], [], []
         heads, head_fc, head_ec = [], [], []
         drops, drop_hl, flights, flight_c = [], [], [], []
         head_len = 9.0 * self.px_per_pt
@@ -1007,7 +1007,6 @@ class _Drawer:
 
     # -- labels ---------------------------------------------------------------------------
     def place_labels(self):
-        ax = self.ax
         size = P.FONT["label"]
         line_px = 1.2 * size * self.px_per_pt
         pad_px = 0.25 * size * self.px_per_pt
@@ -1187,7 +1186,7 @@ class _Drawer:
 
     def header(self):
         """Notes above the top lane: partitions, heals, fault rules, and 'now'."""
-        s, ax = self.scene, self.ax
+        s = self.scene
         notes = []
         for start, _stop, groups, step in s.partitions:
             notes.append((start, "partition: " + " | ".join(", ".join(g) for g in groups),
