@@ -373,3 +373,34 @@ def test_replica_applies_in_order_once_and_acks():
     assert plain(r.handle(Forward(1, "a"), "server")) == [("send", "server", ForwardAck(1))]
     assert plain(r.handle(Forward(2, "b"), "server")) == [("send", "server", ForwardAck(2))]
     assert r.log == ["a", "b"]
+
+
+def test_server_retried_request_before_the_ack_is_forwarded_again():
+    """A retry of a write the replica has not acknowledged is not applied twice: the server
+    forwards the same log entry again and still holds the reply."""
+    s = attach(Server("server", "replica"), ids=["client", "server", "replica"])
+    s.handle(Request("client", 0, ("write", 1)), "client")
+    eff = plain(s.handle(Request("client", 0, ("write", 1)), "client"))
+    assert eff == [("send", "replica", Forward(1, ("write", 1)))]
+    assert s.log == [("write", 1)] and s.waiting == {1: ("client", 0)}
+
+
+def test_server_retried_request_after_the_ack_is_answered_at_once():
+    """A retry of a write the replica acknowledged gets its reply again, nothing else."""
+    s = attach(Server("server", "replica"), ids=["client", "server", "replica"])
+    s.handle(Request("client", 0, ("write", 1)), "client")
+    s.handle(ForwardAck(1), "replica")
+    assert plain(s.handle(Request("client", 0, ("write", 1)), "client")) == [
+        ("send", "client", Reply(0, "ok"))]
+
+
+def test_server_after_a_crash_confirms_with_the_replica_before_answering():
+    """The checker found this rule: after a crash the server remembers (on disk) that it
+    applied a write, but not whether the replica acknowledged it, so a retry is forwarded
+    again rather than answered."""
+    s = attach(Server("server", "replica"), ids=["client", "server", "replica"])
+    s.handle(Request("client", 0, ("write", 1)), "client")
+    s.crash_reset()
+    assert s.log == [("write", 1)] and s.waiting == {} and s.acked == 0
+    assert plain(s.handle(Request("client", 0, ("write", 1)), "client")) == [
+        ("send", "replica", Forward(1, ("write", 1)))]
