@@ -13,8 +13,9 @@ from .protocols.forwarding import Forward, ForwardAck, Replica, Server, forwardi
 from .sim import Simulation
 from .trace import Trace
 from .viz import describe, show, space_time, topology, topology_of
+from .viz.charts import bars, latency_distributions, lines, percentile
 from .widgets import FaultPanel, TracePlayer
-from . import exercises
+from . import exercises, experiments, history
 
 __all__ = [
     "Client", "Constant", "Controls", "Crash", "Deliver", "Drop", "FaultPanel", "Fire",
@@ -22,4 +23,5 @@ __all__ = [
     "Request", "Restart", "Server", "Simulation", "Trace", "TracePlayer", "Uniform", "check",
     "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
     "partition", "restart", "show", "space_time", "topology", "topology_of",
+    "bars", "experiments", "history", "latency_distributions", "lines", "percentile",
 ]
