@@ -15,6 +15,7 @@ from .trace import Trace
 from .viz import describe, show, space_time, topology, topology_of
 from .viz.charts import bars, latency_distributions, lines, percentile
 from .widgets import FaultPanel, TracePlayer
+from .widgets.replication import ReplicationExplorer
 from . import exercises, experiments, history
 
 __all__ = [
@@ -23,5 +24,5 @@ __all__ = [
     "Request", "Restart", "Server", "Simulation", "Trace", "TracePlayer", "Uniform", "check",
     "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
     "partition", "restart", "show", "space_time", "topology", "topology_of",
-    "bars", "experiments", "history", "latency_distributions", "lines", "percentile",
+    "ReplicationExplorer", "bars", "experiments", "history", "latency_distributions", "lines", "percentile",
 ]

@@ -115,3 +115,69 @@ def check_unacknowledged_write(faults):
                    "request, the forward, the ack or the reply (write 2 starts at t=5).")
     return (f"write 1 was acknowledged and write 2 never was ({len(faults)} fault(s)). A "
             f"client cannot tell this from a slow server: it just waits.")
+
+
+# ---- chapter 01 --------------------------------------------------------------------------
+
+def _two_backup_latencies(mode, k=None):
+    """One write; client<->primary 1 each way, primary<->b1 1 each way, primary<->b2 3."""
+    from .network import Constant, Network
+    from .protocols.replication import replication_system
+    from .sim import Simulation
+    slow = Constant(3.0)
+    network = Network(Constant(1.0), links={("primary", "b2"): slow, ("b2", "primary"): slow})
+    trace = Simulation(replication_system(2, mode, k, writes=1), network=network).run()
+    return trace.history()[0].latency
+
+
+@exercise
+def check_sync_latency(answer):
+    """01: predict a sync write's latency when one backup is slow."""
+    value = _number(answer, "The latency")
+    truth = _two_backup_latencies("sync")
+    if abs(value - truth) < 1e-9:
+        return (f"a sync write takes {truth:g}: the client's round trip (2) plus the round trip "
+                f"to the slowest backup (6). The fast backup's answer does not help.")
+    if abs(value - _two_backup_latencies("semi-sync", 1)) < 1e-9:
+        raise Hint("that is what semi-sync with k=1 would take: it waits for the fastest "
+                   "backup only. Sync waits for every backup.")
+    if abs(value - _two_backup_latencies("async")) < 1e-9:
+        raise Hint("that is the asynchronous answer (the client's round trip only). Sync also "
+                   "waits for an acknowledgement from every backup.")
+    if abs(value - 2 - 2 - 6) < 1e-9:
+        raise Hint("the primary ships to both backups at the same time, so their round trips "
+                   "overlap: only the slowest one counts.")
+    raise Hint("add the client's round trip to the primary and the longest round trip from the "
+               "primary to a backup.")
+
+
+@exercise
+def check_async_loss(faults):
+    """01: a fault schedule that makes asynchronous replication lose an acknowledged write."""
+    from .faults import Fault
+    from .history import lost_writes
+    from .protocols.replication import replication_system
+    from .sim import Simulation
+    if isinstance(faults, Fault):
+        faults = [faults]
+    if not isinstance(faults, (list, tuple)) or not all(isinstance(f, Fault) for f in faults):
+        raise Hint("give a list of faults made with crash(...), partition(...), drop(...) and "
+                   "the like, e.g. [crash('primary', at=5)].")
+    nodes = replication_system(2, "async", failover="epochs", writes=6, client_timeout=6.0)
+    try:
+        sim = Simulation(nodes, faults=faults)
+        trace = sim.run(until=120)
+    except ValueError as exc:
+        raise Hint(f"that schedule is not valid: {exc}") from None
+    replicas = ("primary", "b1", "b2")
+    survivors = {r: sim.nodes[r].log for r in replicas if r not in sim.crashed}
+    lost = lost_writes(trace.history(), survivors)
+    if lost:
+        return (f"{len(lost)} acknowledged write(s) lost: {[op.op for op in lost]}. The client "
+                f"was told 'ok', and no surviving replica has the write.")
+    if "primary" not in sim.crashed:
+        raise Hint("as long as the primary survives, its log holds every write it "
+                   "acknowledged. It has to go down for good.")
+    raise Hint("the primary went down, but every write it acknowledged had already reached a "
+               "backup. Keep the Updates from arriving first: cut(...) the links from the "
+               "primary to the backups, or drop('Update', ...), then crash the primary.")

@@ -374,9 +374,10 @@ def _reach(done, goal, inv, resp):
 def _check_register(entries, initial, memo=True) -> Result:
     """Linearizability of one register's entries, with an explanation when it fails."""
     _hashable(initial, "the initial value")
-    # The answers in the order they came (answers at the same instant in history order).
+    # The answers in the order they came; at the same instant writes first, then in
+    # history order (so the answer that breaks a history is a read's).
     answers = sorted((j for j, e in enumerate(entries) if e.must),
-                     key=lambda j: (entries[j].response, j))
+                     key=lambda j: (entries[j].response, not entries[j].write, j))
     impossible = _impossible_read(entries, initial)
     states = 0
     if impossible is None:
@@ -392,7 +393,8 @@ def _check_register(entries, initial, memo=True) -> Result:
         lo = sum(1 for j in answers if entries[j].response < reach)
         hi = len(answers) - 1
     else:
-        lo, hi = 0, next(k for k, j in enumerate(answers) if entries[j] is impossible)
+        lo = 0
+        hi = max(k for k, j in enumerate(answers) if entries[j].response <= impossible.response)
     # Not linearizable.  Cutting a history after its k-th answer (operations still in
     # flight then become unanswered ones) keeps it linearizable if it was, so look for the
     # earliest cut that fails, knowing that cut hi does: gallop up from lo, then bisect.
