@@ -3,7 +3,7 @@
 import pytest
 
 from replib import exercises
-from replib.faults import crash, partition
+from replib.faults import crash, cut, drop, partition
 
 
 def run(capsys, check, *answers):
@@ -62,3 +62,29 @@ def test_a_crashing_answer_becomes_a_hint(capsys):
 
     assert run(capsys, check_boom, 0).startswith(
         "Not yet: running your answer raised ZeroDivisionError")
+
+
+@pytest.mark.parametrize("answer, start", [
+    (8, "Correct! a sync write takes 8"),
+    (4, "Not yet: that is what semi-sync with k=1 would take"),
+    (2, "Not yet: that is the asynchronous answer"),
+    (10, "Not yet: the primary ships to both backups at the same time"),
+    (5, "Not yet: add the client's round trip"),
+    ("8", "Not yet: The latency should be a number"),
+])
+def test_sync_latency(capsys, answer, start):
+    assert run(capsys, exercises.check_sync_latency, answer).startswith(start)
+
+
+@pytest.mark.parametrize("answer, start", [
+    ([drop("Update", count=2, at=0), crash("primary", at=3)],
+     "Correct! 1 acknowledged write(s) lost: [('write', 1)]"),
+    ([cut("primary", "b1", at=1), cut("primary", "b2", at=1), crash("primary", at=6)],
+     "Correct! 2 acknowledged write(s) lost"),
+    ([crash("primary", at=5)], "Not yet: the primary went down, but every write it acknowledged"),
+    ([], "Not yet: as long as the primary survives"),
+    ([drop("Update", count=2)], "Not yet: that schedule is not valid"),
+    ("crash", "Not yet: give a list of faults"),
+])
+def test_async_loss(capsys, answer, start):
+    assert run(capsys, exercises.check_async_loss, answer).startswith(start)
