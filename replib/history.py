@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 import random
 from collections import Counter
 from collections.abc import Mapping
@@ -72,7 +73,7 @@ def _operations(history) -> list[Operation]:
 
 
 def _is_time(t) -> bool:
-    return isinstance(t, (int, float)) and not isinstance(t, bool) and t == t   # not NaN
+    return isinstance(t, (int, float)) and not isinstance(t, bool) and not math.isnan(t)
 
 
 def _parse(op, where) -> tuple:
@@ -173,11 +174,15 @@ def diverged(logs) -> list[tuple]:
 class Result:
     """The verdict of a linearizability check; ``bool(result)`` is ``result.ok``.
 
-    ok: a linearization ``order`` (every answered operation, plus the unanswered writes
-    that took effect in it).  Not ok: ``culprit`` is the read that cannot be ordered,
-    ``could_see`` the values it could legally have read, ``prefix`` the shortest start of
-    the history (operations invoked up to the culprit's response) that already has no
-    valid order, and ``explanation`` says it in one line.  ``states``: search states visited."""
+    ok: ``order`` is a linearization (every answered operation, plus the unacknowledged
+    writes that took effect in it, in the order they took effect).
+    Not ok: the history is cut at each answer in turn (answers at the same instant: writes
+    first, then in history order), and the first cut that has no valid order is blamed.
+    ``prefix`` is that cut (the operations invoked up to then), ``culprit`` the read whose
+    answer ended it (the mistake it exposes may lie with an earlier operation it
+    contradicts), ``could_see`` the values that read could have returned (None if working
+    that out took too long), and ``explanation`` says it in one line.
+    ``states``: search states visited, all searches together; ``key``: see linearizable_kv."""
 
     ok: bool
     explanation: str
@@ -212,7 +217,7 @@ class _Entry:
 def _entries(ops, form) -> list[_Entry]:
     out = []
     for x in ops:
-        f, kind, key, value = _parse(x.op, "history")
+        f, kind, _, value = _parse(x.op, "history")
         if f != form:
             raise ValueError(
                 "linearizable() checks one register: ('write', v) / ('read',); use "
@@ -578,9 +583,12 @@ def linearizable(history, initial=None, *, memoise=True) -> Result:
     write answered with something other than "ok") may have taken effect at any time after
     its invocation, or never; an unanswered read constrains nothing.
 
-    ``memoise=False`` switches off the memo of visited states (to measure what it buys:
-    the search is then exponential on histories it has to reject).
-    Returns a ``Result``; see its docstring."""
+    The search (Wing & Gong; Lowe's memo) tries orders depth first and remembers the states
+    (operations done, register value) it has left behind, so its work grows with the
+    history's length times 2 ** (operations in flight at once), not with the number of
+    orders.  A cheap pre-check rejects a read of a value overwritten before it began without
+    any search.  ``memoise=False`` switches the memo off, to measure what it buys (the
+    search is then exponential on histories it must reject).  Returns a ``Result``."""
     return _check_register(_entries(_operations(history), "register"), initial, memoise)
 
 
@@ -678,9 +686,9 @@ def random_history(ops=200, clients=5, seed=0, *, read_fraction=0.5, values=None
         if not lost:
             heapq.heappush(ready, (response + rng.uniform(0, think), c))
     state: dict = {}
-    for effect, _, rec in sorted((m for m in made if m[0] is not None), key=lambda m: m[:2]):
+    for _, _, rec in sorted((m for m in made if m[0] is not None), key=lambda m: m[:2]):
         op = rec[1]
-        key = op[1] if len(op) in (2, 3) and keys is not None else None
+        key = None if keys is None else op[1]
         if op[0] == "write":
             state[key] = op[-1]
             rec[4] = OK if rec[3] is not None else None

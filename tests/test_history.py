@@ -21,7 +21,8 @@ INF = float("inf")
 
 
 def W(client, value, invoke, response, result="ok"):
-    return Operation(client, ("write", value), invoke, response, None if response is None else result)
+    return Operation(client, ("write", value), invoke, response,
+                     None if response is None else result)
 
 
 def R(client, value, invoke, response):
@@ -102,7 +103,8 @@ def tiny_history(rng, n):
         start = max(free.get(c, 0), rng.randrange(6))
         end = None if rng.random() < 0.15 else start + rng.randrange(0, 4)
         if rng.random() < 0.5:
-            ops.append(W(c, rng.choice([1, 2]), start, end, "ok" if rng.random() < 0.9 else "timeout"))
+            result = "ok" if rng.random() < 0.9 else "timeout"
+            ops.append(W(c, rng.choice([1, 2]), start, end, result))
         else:
             ops.append(R(c, rng.choice([None, 1, 2]), start, end))
         if end is None:
@@ -171,7 +173,8 @@ def test_pending_write_whose_value_is_read_is_linearizable():
     h = [W("a", 1, 0, 1), W("b", 2, 2, None), R("c", 2, 3, 4)]
     r = linearizable(h)
     assert r.ok and h[1] in r.order and valid_order(h, r.order)
-    assert r.explanation == "linearizable: 3 operations ordered; 1 of 1 unacknowledged writes took effect"
+    assert r.explanation == ("linearizable: 3 operations ordered; "
+                             "1 of 1 unacknowledged writes took effect")
 
 
 def test_pending_write_never_read_is_linearizable():
