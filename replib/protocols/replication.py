@@ -81,6 +81,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..clients import Client, Reply, Request, RequestTimeout
+from ..history import is_prefix
 from ..node import Node
 
 MODES = ("async", "sync", "semi-sync")
@@ -554,16 +555,11 @@ def one_primary_per_epoch(s) -> bool:
     return len(epochs) == len(set(epochs))
 
 
-def _diverged(log_a, log_b) -> bool:
-    """Two logs diverge when neither is a prefix of the other."""
-    shorter = min(len(log_a), len(log_b))
-    return tuple(log_a[:shorter]) != tuple(log_b[:shorter])
-
-
 def logs_agree(s) -> bool:
     """Invariant: every two replicas' logs are prefixes of one another (no divergence)."""
     logs = [n.log for n in replica_states(s)]
-    return not any(_diverged(a, b) for i, a in enumerate(logs) for b in logs[i + 1:])
+    return not any(not (is_prefix(a, b) or is_prefix(b, a))
+               for i, a in enumerate(logs) for b in logs[i + 1:])
 
 
 def acknowledged_writes(s) -> set:
