@@ -58,7 +58,7 @@ class Violation:
     path: Path
 
     def __str__(self):
-        return f"invariant '{self.name}' violated after {len(self.path)} steps:\n{self.path}"
+        return f"invariant '{self.name}' violated after {_steps(len(self.path))}:\n{self.path}"
 
 
 @dataclass
@@ -94,14 +94,18 @@ class Result:
                  f"max depth {self.max_depth}: {self.note}"]
         if self.violation:
             lines.append(f"VIOLATION of '{self.violation.name}' "
-                         f"(shortest path: {len(self.violation.path)} steps)")
+                         f"(shortest path: {_steps(len(self.violation.path))})")
         for g in self.goals.values():
-            lines.append(f"goal '{g.name}': " + (f"reached in {len(g.path)} steps"
+            lines.append(f"goal '{g.name}': " + (f"reached in {_steps(len(g.path))}"
                                                  if g.reached else "never reached"))
         return "\n".join(lines)
 
     def __str__(self):
         return self.summary()
+
+
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
 
 
 def _named(props, what):

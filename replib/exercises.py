@@ -181,3 +181,29 @@ def check_async_loss(faults):
     raise Hint("the primary went down, but every write it acknowledged had already reached a "
                "backup. Keep the Updates from arriving first: cut(...) the links from the "
                "primary to the backups, or drop('Update', ...), then crash the primary.")
+
+
+# ---- chapter 02 --------------------------------------------------------------------------
+
+@exercise
+def check_split_brain_prediction(answer):
+    """02: how many replicas act as primary after story 2 (naive failover) heals?"""
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        raise Hint(f"give a whole number, like 1; you gave {answer!r}.")
+    from .faults import heal, partition
+    from .protocols.replication import replication_system
+    from .sim import Simulation
+    sim = Simulation(replication_system(2, "async", failover="naive", clients=2, writes=6,
+                                        client_timeout=3),
+                     faults=[partition(["primary", "b2", "c1"], ["b1", "c2"], at=3), heal(at=9)],
+                     seed=2)
+    sim.run(until=30)
+    truth = sum(1 for r in ("primary", "b1", "b2") if sim.nodes[r].role == "primary")
+    if answer == truth:
+        return (f"{truth} primaries: b1 promoted itself during the partition, and after the heal "
+                f"nothing in naive failover tells either of them about the other.")
+    if answer == 1:
+        raise Hint("healing the network does not undo b1's promotion: what message would tell "
+                   "one of the two primaries to step down?")
+    raise Hint("count the replicas that ever promote themselves: only b1 is cut off from the "
+               "primary's heartbeats.")

@@ -88,3 +88,13 @@ def test_sync_latency(capsys, answer, start):
 ])
 def test_async_loss(capsys, answer, start):
     assert run(capsys, exercises.check_async_loss, answer).startswith(start)
+
+
+@pytest.mark.parametrize("answer, start", [
+    (2, "Correct! 2 primaries"),
+    (1, "Not yet: healing the network does not undo b1's promotion"),
+    (3, "Not yet: count the replicas that ever promote themselves"),
+    ("two", "Not yet: give a whole number"),
+])
+def test_split_brain_prediction(capsys, answer, start):
+    assert run(capsys, exercises.check_split_brain_prediction, answer).startswith(start)
