@@ -207,3 +207,34 @@ def check_split_brain_prediction(answer):
                    "one of the two primaries to step down?")
     raise Hint("count the replicas that ever promote themselves: only b1 is cut off from the "
                "primary's heartbeats.")
+
+
+@exercise
+def check_sync_writes_with_backup_down(answer):
+    """01: how many writes does a sync primary answer after one of its backups crashed?"""
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        raise Hint(f"give a whole number, like 3; you gave {answer!r}.")
+    from .experiments import service_after_backup_crash
+    truth = service_after_backup_crash("sync", 2)["writes answered after the crash"]
+    if answer == truth:
+        return ("none: every sync write waits for an Ack from every backup, and b1 will never "
+                "send one. The client is stuck on its first write after the crash.")
+    raise Hint("what does a sync primary wait for before it answers a write, and can a "
+               "crashed backup send it?")
+
+
+@exercise
+def check_async_loss_prediction(answer):
+    """01: how many acknowledged writes does async lose with a replication delay of 4?"""
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        raise Hint(f"give a whole number, like 3; you gave {answer!r}.")
+    from .experiments import lost_after_primary_crash
+    truth = lost_after_primary_crash("async", 4)[0]
+    if answer == truth:
+        return (f"{truth}: a write takes 0.2, so in the last 4 time units before the crash the "
+                f"client was told 'ok' {truth} times for writes still on their way to a backup.")
+    if answer == 0:
+        raise Hint("async answers before the backups have the write: what about the writes "
+                   "acknowledged just before the crash?")
+    raise Hint("a write takes 0.2 (0.1 each way); count the writes acknowledged in the last "
+               "4 time units before the crash.")

@@ -98,3 +98,17 @@ def test_async_loss(capsys, answer, start):
 ])
 def test_split_brain_prediction(capsys, answer, start):
     assert run(capsys, exercises.check_split_brain_prediction, answer).startswith(start)
+
+
+@pytest.mark.parametrize("answer, start", [
+    (0, "Correct! none"), (9, "Not yet: what does a sync primary wait for"),
+    (0.0, "Not yet: give a whole number")])
+def test_sync_writes_with_backup_down(capsys, answer, start):
+    assert run(capsys, exercises.check_sync_writes_with_backup_down, answer).startswith(start)
+
+
+@pytest.mark.parametrize("answer, start", [
+    (20, "Correct! 20: a write takes 0.2"), (0, "Not yet: async answers before"),
+    (4, "Not yet: a write takes 0.2"), ("20", "Not yet: give a whole number")])
+def test_async_loss_prediction(capsys, answer, start):
+    assert run(capsys, exercises.check_async_loss_prediction, answer).startswith(start)
