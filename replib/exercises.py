@@ -238,3 +238,47 @@ def check_async_loss_prediction(answer):
                    "acknowledged just before the crash?")
     raise Hint("a write takes 0.2 (0.1 each way); count the writes acknowledged in the last "
                "4 time units before the crash.")
+
+
+@exercise
+def check_fencing(replica_class):
+    """02: a Replica whose stale() drops messages from older epochs; scenario and checker."""
+    from .actions import Controls
+    from .check import check
+    from .faults import heal, partition
+    from .protocols.replication import (Replica, acting_primaries, one_primary_per_epoch,
+                                        primaries_by_epoch, replication_system)
+    from .sim import Simulation
+    if not (isinstance(replica_class, type) and issubclass(replica_class, Replica)):
+        raise Hint("pass your class itself (a subclass of Replica), e.g. "
+                   "check_fencing(MyReplica), not an instance or a string.")
+    sim = Simulation(replication_system(2, "async", failover="epochs", clients=2, writes=6,
+                                        client_timeout=3, replica=replica_class),
+                     faults=[partition(["primary", "b2", "c1"], ["b1", "c2"], at=3), heal(at=9)],
+                     seed=2)
+    trace = sim.run(until=30)
+    doubled = {e: sorted(p) for e, p in primaries_by_epoch(trace).items() if len(p) > 1}
+    if doubled:
+        raise Hint(f"in the split-brain scenario, epoch(s) {doubled} had two primaries.")
+    def explore_with(cls):
+        return check(replication_system(2, failover="epochs", clients=0, max_epoch=2,
+                                        replica=cls),
+                     Controls(duplicate=True, max_crashes=1),
+                     invariants={"one primary per epoch": one_primary_per_epoch},
+                     goals={"a new primary": lambda s: ("b1", 2) in acting_primaries(s)},
+                     progress=False)
+
+    result = explore_with(replica_class)
+    if result.violation:
+        raise Hint(f"the checker found two primaries in one epoch after "
+                   f"{len(result.violation.path)} steps. A replica that accepts a message from "
+                   f"an older epoch takes that epoch back and can vote a second time in the "
+                   f"newer one. Return True for a message whose epoch is older than yours.")
+    logs = [sim.nodes[r].log for r in ("primary", "b1", "b2")]
+    if (not result.goals["a new primary"].reached or not logs[0] == logs[1] == logs[2]
+            or result.states != explore_with(Replica).states):
+        raise Hint("safe, but your rule also drops messages it should take: only a message "
+                   "from an *older* epoch than this replica's is stale.")
+    return (f"at most one primary per epoch in all {result.states:,} reachable states "
+            f"(one crash, duplicated and reordered messages), and the split-brain scenario "
+            f"ends with one log on every replica.")

@@ -112,3 +112,35 @@ def test_sync_writes_with_backup_down(capsys, answer, start):
     (4, "Not yet: a write takes 0.2"), ("20", "Not yet: give a whole number")])
 def test_async_loss_prediction(capsys, answer, start):
     assert run(capsys, exercises.check_async_loss_prediction, answer).startswith(start)
+
+
+def fencing_variants():
+    from replib.protocols.replication import Replica
+
+    class Right(Replica):
+        def stale(self, msg):
+            return msg.epoch < self.epoch
+
+    class Missing(Replica):
+        def stale(self, msg):
+            pass
+
+    class TooStrict(Replica):
+        def stale(self, msg):
+            return msg.epoch != self.epoch
+
+    return Right, Missing, TooStrict
+
+
+def test_fencing_exercise(capsys):
+    """The right rule passes both the scenario and the checker; the student stub (no rule)
+    is caught by the checker; a rule that drops too much is safe but flagged."""
+    right, missing, too_strict = fencing_variants()
+    assert run(capsys, exercises.check_fencing, right).startswith(
+        "Correct! at most one primary per epoch in all 15,244 reachable states")
+    assert run(capsys, exercises.check_fencing, missing).startswith(
+        "Not yet: the checker found two primaries in one epoch after 8 steps")
+    assert run(capsys, exercises.check_fencing, too_strict).startswith(
+        "Not yet: safe, but your rule also drops messages it should take")
+    assert run(capsys, exercises.check_fencing, "MyReplica").startswith(
+        "Not yet: pass your class itself")

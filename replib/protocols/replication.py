@@ -240,14 +240,19 @@ class Replica(Node):
             self.cancel_timer(HeartbeatTimer())
             self.set_timer(PrimaryTimeout(), self.timeout)
 
+    def stale(self, msg) -> bool:
+        """Fencing: is this message from an older epoch than this replica's?  Such a
+        message comes from a deposed primary (or a voter of an old election): drop it."""
+        return msg.epoch < self.epoch
+
     def fenced(self, msg) -> bool:
         """Rule 10, for what backups send a primary: True for a message from an older epoch.
         A newer epoch is learned (on disk) and this replica steps down.  Naive: never."""
         if self.failover != "epochs" or msg.epoch == self.epoch:
             return False
-        if msg.epoch < self.epoch:
+        if self.stale(msg):
             return True
-        self.epoch = msg.epoch
+        self.epoch = max(self.epoch, msg.epoch)
         self.become_backup()
         return False
 
@@ -256,7 +261,7 @@ class Replica(Node):
         failover timeout, unless its epoch is older (rule 10) or, naive, this replica is a
         primary itself (rule 6).  A newer epoch is learned; a primary or candidate steps down."""
         if self.failover == "epochs":
-            if msg.epoch < self.epoch:
+            if self.stale(msg):
                 return False
             self.epoch = msg.epoch
             if self.role != "backup":
@@ -488,7 +493,8 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
                        failover: str | None = None, clients: int = 1, writes: int = 3,
                        reads: int = 0, read_from: str = "primary", heartbeat: float = 1.0,
                        timeout: float = 4.0, client_timeout: float | None = None,
-                       think: float = 0.5, max_epoch: int | None = None) -> list:
+                       think: float = 0.5, max_epoch: int | None = None,
+                       replica=None) -> list:
     """Clients, a primary and ``backups`` backups, as a list of nodes for a Simulation or check.
 
     mode: "async", "sync" or "semi-sync" (then k, the acks to wait for, 1 <= k <= backups).
@@ -501,7 +507,8 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
     a backup's failover timeout.  client_timeout: a client resends an unanswered request to
     the next replica after this long (None: it waits forever).  think: a client's pause
     between operations.  max_epoch: replicas stand for no epoch above this (a bound for the
-    checker; None: no bound).
+    checker; None: no bound).  replica: a subclass of Replica to use instead (a variant
+    to study, or an exercise's answer).
     """
     check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch)
     _whole("clients", clients, 0)
@@ -526,7 +533,10 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
         users.append(ReplicationClient(
             name, ids, ops, think=think, timeout=client_timeout,
             read_from=None if read_from == "primary" else ids[1 + c % backups]))
-    return users + [Replica(r, ids, mode, k, failover, heartbeat, timeout, max_epoch)
+    cls = Replica if replica is None else replica
+    if not (isinstance(cls, type) and issubclass(cls, Replica)):
+        raise ValueError(f"replica must be Replica or a subclass of it, got {replica!r}")
+    return users + [cls(r, ids, mode, k, failover, heartbeat, timeout, max_epoch)
                     for r in ids]
 
 
