@@ -282,3 +282,46 @@ def check_fencing(replica_class):
     return (f"at most one primary per epoch in all {result.states:,} reachable states "
             f"(one crash, duplicated and reordered messages), and the split-brain scenario "
             f"ends with one log on every replica.")
+
+
+def _whole_number(answer):
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        raise Hint(f"give a whole number, like 3; you gave {answer!r}.")
+    return answer
+
+
+@exercise
+def check_sync_messages(answer):
+    """01: messages between replicas for one sync write with 3 backups."""
+    from .experiments import messages_per_write
+    truth = round(sum(messages_per_write("sync", 3).values()))
+    if _whole_number(answer) == truth:
+        return f"{truth}: an Update to each of the 3 backups and an Ack back from each (2n)."
+    if answer == 3:
+        raise Hint("3 is the asynchronous count (the Updates). Sync also waits for something "
+                   "from every backup.")
+    raise Hint("count the messages between the primary and the backups for one write in the "
+               "sync diagram above, then think of 3 backups instead of 2.")
+
+
+@exercise
+def check_missing_write(answer):
+    """02, story 3: which acknowledged write is missing from the new primary's log?"""
+    truth = 1
+    value = answer[1] if isinstance(answer, tuple) and len(answer) == 2 else answer
+    if _whole_number(value) == truth:
+        return ("write 1: it was acknowledged and reached b1, but b2, whose copy was lost, "
+                "became primary and put write 2 at index 1.")
+    raise Hint("which write's Update to b2 was dropped, and which backup took over?")
+
+
+@exercise
+def check_linearizable_prediction(answer):
+    """02: is the stale-read history linearizable?"""
+    if not isinstance(answer, bool):
+        raise Hint(f"answer True or False; you gave {answer!r}.")
+    if answer is False:
+        return ("not linearizable: the write of 1 finished before the read began, so every "
+                "valid order puts the write first, and the read must return 1, not None.")
+    raise Hint("the write was acknowledged before the read started: in any order that "
+               "respects real time, which value must the read return?")

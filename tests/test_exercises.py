@@ -144,3 +144,19 @@ def test_fencing_exercise(capsys):
         "Not yet: safe, but your rule also drops messages it should take")
     assert run(capsys, exercises.check_fencing, "MyReplica").startswith(
         "Not yet: pass your class itself")
+
+
+@pytest.mark.parametrize("check, answer, start", [
+    ("check_sync_messages", 6, "Correct! 6: an Update to each of the 3 backups"),
+    ("check_sync_messages", 3, "Not yet: 3 is the asynchronous count"),
+    ("check_sync_messages", 4, "Not yet: count the messages"),
+    ("check_missing_write", 1, "Correct! write 1"),
+    ("check_missing_write", ("write", 1), "Correct! write 1"),
+    ("check_missing_write", 2, "Not yet: which write's Update to b2 was dropped"),
+    ("check_missing_write", "one", "Not yet: give a whole number"),
+    ("check_linearizable_prediction", False, "Correct! not linearizable"),
+    ("check_linearizable_prediction", True, "Not yet: the write was acknowledged"),
+    ("check_linearizable_prediction", "no", "Not yet: answer True or False"),
+])
+def test_predictions(capsys, check, answer, start):
+    assert run(capsys, getattr(exercises, check), answer).startswith(start)
