@@ -41,6 +41,23 @@ def exercise(check):
     return run
 
 
+def _fault_list(faults, example):
+    """The reader's fault schedule as a list of Faults, or a hint saying what one looks like."""
+    from .faults import Fault
+    if isinstance(faults, Fault):
+        faults = [faults]
+    if not isinstance(faults, (list, tuple)) or not all(isinstance(f, Fault) for f in faults):
+        raise Hint(f"give a list of faults made with crash(...), restart(...), partition(...), "
+                   f"heal(...), cut(...) or drop(...), e.g. [{example}].")
+    return list(faults)
+
+
+def _whole_number(answer):
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        raise Hint(f"give a whole number, like 3; you gave {answer!r}.")
+    return answer
+
+
 def _number(answer, what):
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
         raise Hint(f"{what} should be a number, like 3.5; you gave {answer!r}.")
@@ -93,14 +110,9 @@ def check_replica_log_after_restart(answer):
 @exercise
 def check_unacknowledged_write(faults):
     """00: a fault schedule after which write 1 is acknowledged and write 2 never is."""
-    from .faults import Fault
     from .protocols.forwarding import forwarding_system
     from .sim import Simulation
-    if isinstance(faults, Fault):
-        faults = [faults]
-    if not isinstance(faults, (list, tuple)) or not all(isinstance(f, Fault) for f in faults):
-        raise Hint("give a list of faults made with crash(...), restart(...), partition(...) "
-                   "or heal(...), e.g. [crash('server', at=3)].")
+    faults = _fault_list(faults, "crash('server', at=3)")
     try:
         trace = Simulation(forwarding_system(3), faults=faults).run(until=60)
     except ValueError as exc:
@@ -154,15 +166,10 @@ def check_sync_latency(answer):
 @exercise
 def check_async_loss(faults):
     """01: a fault schedule that makes asynchronous replication lose an acknowledged write."""
-    from .faults import Fault
     from .history import lost_writes
     from .protocols.replication import replication_system
     from .sim import Simulation
-    if isinstance(faults, Fault):
-        faults = [faults]
-    if not isinstance(faults, (list, tuple)) or not all(isinstance(f, Fault) for f in faults):
-        raise Hint("give a list of faults made with crash(...), partition(...), drop(...) and "
-                   "the like, e.g. [crash('primary', at=5)].")
+    faults = _fault_list(faults, "crash('primary', at=5)")
     nodes = replication_system(2, "async", failover="epochs", writes=6, client_timeout=6.0)
     try:
         sim = Simulation(nodes, faults=faults)
@@ -188,8 +195,7 @@ def check_async_loss(faults):
 @exercise
 def check_split_brain_prediction(answer):
     """02: how many replicas act as primary after story 2 (naive failover) heals?"""
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        raise Hint(f"give a whole number, like 1; you gave {answer!r}.")
+    _whole_number(answer)
     from .faults import heal, partition
     from .protocols.replication import replication_system
     from .sim import Simulation
@@ -212,8 +218,7 @@ def check_split_brain_prediction(answer):
 @exercise
 def check_sync_writes_with_backup_down(answer):
     """01: how many writes does a sync primary answer after one of its backups crashed?"""
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        raise Hint(f"give a whole number, like 3; you gave {answer!r}.")
+    _whole_number(answer)
     from .experiments import service_after_backup_crash
     truth = service_after_backup_crash("sync", 2)["writes answered after the crash"]
     if answer == truth:
@@ -226,8 +231,7 @@ def check_sync_writes_with_backup_down(answer):
 @exercise
 def check_async_loss_prediction(answer):
     """01: how many acknowledged writes does async lose with a replication delay of 4?"""
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        raise Hint(f"give a whole number, like 3; you gave {answer!r}.")
+    _whole_number(answer)
     from .experiments import lost_after_primary_crash
     truth = lost_after_primary_crash("async", 4)[0]
     if answer == truth:
@@ -282,12 +286,6 @@ def check_fencing(replica_class):
     return (f"at most one primary per epoch in all {result.states:,} reachable states "
             f"(one crash, duplicated and reordered messages), and the split-brain scenario "
             f"ends with one log on every replica.")
-
-
-def _whole_number(answer):
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        raise Hint(f"give a whole number, like 3; you gave {answer!r}.")
-    return answer
 
 
 @exercise

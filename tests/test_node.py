@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from replib.clients import Reply, Request
-from replib.node import CancelTimer, HandlerError, Node, Record, Send, SetTimer, handler_name
+from replib.node import HandlerError, Node, handler_name
 from replib.protocols.forwarding import Forward, ForwardAck, Replica, Server
+from helpers import plain
 
 
 @dataclass(frozen=True)
@@ -74,21 +75,6 @@ def attach(*nodes, ids=None):
     for n in nodes:
         n._attach(ids, random.Random(0))
     return nodes if len(nodes) > 1 else nodes[0]
-
-
-def plain(effects):
-    """Effects as comparable tuples."""
-    out = []
-    for e in effects:
-        if isinstance(e, Send):
-            out.append(("send", e.to, e.msg))
-        elif isinstance(e, SetTimer):
-            out.append(("set", e.timer, e.delay))
-        elif isinstance(e, CancelTimer):
-            out.append(("cancel", e.timer))
-        elif isinstance(e, Record):
-            out.append((e.kind, e.op, e.result))
-    return out
 
 
 # ---- dispatch ----------------------------------------------------------------------------

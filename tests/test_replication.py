@@ -10,7 +10,6 @@ from replib import Controls, Crash, Deliver, Fire, Network, Simulation, Uniform
 from replib.check import check
 from replib.clients import NextOp, Reply, Request, RequestTimeout
 from replib.faults import crash, drop, heal, partition, restart
-from replib.node import CancelTimer, Record, Send, SetTimer
 from replib.protocols.replication import (
     Ack,
     Behind,
@@ -34,6 +33,7 @@ from replib.protocols.replication import (
     register_value,
     replication_system,
 )
+from helpers import plain
 
 REPLICAS = ("primary", "b1", "b2")
 IDS = ["client", "primary", "b1", "b2"]
@@ -52,21 +52,6 @@ def replica(id, replicas=REPLICAS, start=True, **config):
     if start:
         r.run_hook("on_start")
     return r
-
-
-def plain(effects):
-    """Effects as comparable tuples."""
-    out = []
-    for e in effects:
-        if isinstance(e, Send):
-            out.append(("send", e.to, e.msg))
-        elif isinstance(e, SetTimer):
-            out.append(("set", e.timer, e.delay))
-        elif isinstance(e, CancelTimer):
-            out.append(("cancel", e.timer))
-        elif isinstance(e, Record):
-            out.append((e.kind, e.op, e.result))
-    return out
 
 
 def diverged(log_a, log_b):
