@@ -28,3 +28,15 @@ def test_explorer_crash_changes_the_diagram():
     before = e.diagram.value
     e.crash_node.value = "primary"
     assert e.diagram.value != before and "primary crashed at t=6" in e.diagram.value
+
+
+def test_explorer_tail_slider_changes_the_latencies():
+    """A heavier long tail moves the 99th percentile; the constant model ignores the tail."""
+    e = ReplicationExplorer(backups=2, mode="sync", writes=60)
+    before = e.summary.value
+    e.tail.value = 1.4
+    assert e.summary.value != before
+    e.latency.value = "constant"
+    constant = e.summary.value
+    e.tail.value = 0.2
+    assert e.summary.value == constant and "median write latency 4.00" in constant

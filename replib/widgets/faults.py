@@ -21,15 +21,15 @@ LATENCIES = {"constant": Constant, "uniform": Uniform, "long tail": LongTail}
 ACTIONS = ("crash", "restart", "isolate", "heal")
 
 
-def latency_model(kind: str, median: float):
-    """A latency model by name, centred on ``median``."""
+def latency_model(kind: str, median: float, tail: float = 0.8):
+    """A latency model by name, centred on ``median``; ``tail`` is the long tail's spread."""
     if kind not in LATENCIES:
         raise ValueError(f"unknown latency model {kind!r}; choose one of {', '.join(LATENCIES)}")
     if kind == "constant":
         return Constant(median)
     if kind == "uniform":
         return Uniform(median / 2, median * 1.5)
-    return LongTail(median, 0.8)
+    return LongTail(median, tail)
 
 
 class FaultPanel:

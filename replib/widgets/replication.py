@@ -43,6 +43,8 @@ class ReplicationExplorer:
                                    continuous_update=False)
         self.latency = widgets.Dropdown(options=list(LATENCIES), value=latency,
                                         description="latency")
+        self.tail = widgets.FloatSlider(value=0.8, min=0.0, max=1.5, step=0.1,
+                                        description="tail", continuous_update=False)
         self.crash_node = widgets.Dropdown(options=["nobody", "primary", "b1"], value="nobody",
                                            description="crash")
         self.crash_at = widgets.BoundedFloatText(value=6.0, min=0, max=1000, step=0.5,
@@ -52,12 +54,13 @@ class ReplicationExplorer:
         self.plot = widgets.HTML()
         self.diagram = widgets.HTML()
         self.message = widgets.HTML()
-        for w in (self.backups, self.mode, self.k, self.latency, self.crash_node,
+        for w in (self.backups, self.mode, self.k, self.latency, self.tail, self.crash_node,
                   self.crash_at, self.seed):
             w.observe(lambda _: self.update(), names="value")
         self.widget = widgets.VBox([
             widgets.HBox([self.backups, self.mode, self.k]),
-            widgets.HBox([self.latency, self.crash_node, self.crash_at, self.seed]),
+            widgets.HBox([self.latency, self.tail, self.seed]),
+            widgets.HBox([self.crash_node, self.crash_at]),
             self.message, self.summary, self.plot, self.diagram])
         self.update()
 
@@ -65,7 +68,8 @@ class ReplicationExplorer:
         mode = self.mode.value
         return dict(backups=self.backups.value, mode=mode,
                     k=self.k.value if mode == "semi-sync" else None,
-                    latency=latency_model(self.latency.value, 1.0), seed=self.seed.value)
+                    latency=latency_model(self.latency.value, 1.0, self.tail.value),
+                    seed=self.seed.value)
 
     def update(self) -> bool:
         """Re-run and redraw; on a bad combination, say why and keep the last pictures."""
