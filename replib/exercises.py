@@ -196,13 +196,8 @@ def check_async_loss(faults):
 def check_split_brain_prediction(answer):
     """02: how many replicas act as primary after story 2 (naive failover) heals?"""
     _whole_number(answer)
-    from .faults import heal, partition
-    from .protocols.replication import replication_system
-    from .sim import Simulation
-    sim = Simulation(replication_system(2, "async", failover="naive", clients=2, writes=6,
-                                        client_timeout=3),
-                     faults=[partition(["primary", "b2", "c1"], ["b1", "c2"], at=3), heal(at=9)],
-                     seed=2)
+    from .experiments import split_brain
+    sim = split_brain("naive")
     sim.run(until=30)
     truth = sum(1 for r in ("primary", "b1", "b2") if sim.nodes[r].role == "primary")
     if answer == truth:
@@ -249,17 +244,18 @@ def check_fencing(replica_class):
     """02: a Replica whose stale() drops messages from older epochs; scenario and checker."""
     from .actions import Controls
     from .check import check
-    from .faults import heal, partition
-    from .protocols.replication import (Replica, acting_primaries, one_primary_per_epoch,
-                                        primaries_by_epoch, replication_system)
-    from .sim import Simulation
+    from .experiments import split_brain
+    from .protocols.replication import (
+        Replica,
+        acting_primaries,
+        one_primary_per_epoch,
+        primaries_by_epoch,
+        replication_system,
+    )
     if not (isinstance(replica_class, type) and issubclass(replica_class, Replica)):
         raise Hint("pass your class itself (a subclass of Replica), e.g. "
                    "check_fencing(MyReplica), not an instance or a string.")
-    sim = Simulation(replication_system(2, "async", failover="epochs", clients=2, writes=6,
-                                        client_timeout=3, replica=replica_class),
-                     faults=[partition(["primary", "b2", "c1"], ["b1", "c2"], at=3), heal(at=9)],
-                     seed=2)
+    sim = split_brain("epochs", replica=replica_class)
     trace = sim.run(until=30)
     doubled = {e: sorted(p) for e, p in primaries_by_epoch(trace).items() if len(p) > 1}
     if doubled:

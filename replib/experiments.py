@@ -6,7 +6,7 @@ is short enough to read with ``??`` in the notebook that calls it.
 
 from __future__ import annotations
 
-from .faults import crash, partition
+from .faults import crash, heal, partition
 from .history import lost_writes
 from .network import Constant, LongTail, Network
 from .protocols.replication import replication_system
@@ -86,3 +86,12 @@ def lost_after_primary_crash(mode: str = "async", delay: float = 2.0, backups: i
     trace = sim.run(until=crash_at + 40 + 10 * delay)
     survivors = {r: sim.nodes[r].log for r in replicas if r not in sim.crashed}
     return len(lost_writes(trace.history(), survivors)), trace
+
+
+def split_brain(failover: str = "naive", replica=None) -> Simulation:
+    """Chapter 02's story 2, ready to run: async, two backups, two clients; a partition cuts
+    b1 and c2 off from t=3 to t=9 (run it ``until=30``).  ``replica``: a Replica subclass."""
+    nodes = replication_system(2, "async", failover=failover, clients=2, writes=6,
+                               client_timeout=3, replica=replica)
+    return Simulation(nodes, faults=[partition(["primary", "b2", "c1"], ["b1", "c2"], at=3),
+                                     heal(at=9)], seed=2)

@@ -1,6 +1,18 @@
-"""Helpers shared by the role tests: effects as plain tuples, for exact comparisons."""
+"""Helpers shared by the tests: two small messages, and effects as plain tuples."""
+
+from dataclasses import dataclass
 
 from replib.node import CancelTimer, Record, Send, SetTimer
+
+
+@dataclass(frozen=True)
+class Ping:
+    n: int
+
+
+@dataclass(frozen=True)
+class Pong:
+    n: int
 
 
 def plain(effects):

@@ -5,10 +5,12 @@ small configurations, and randomized runs with loss, duplication and crashes."""
 import random
 
 import pytest
+from helpers import plain
 
 from replib import Controls, Crash, Deliver, Fire, Network, Simulation, Uniform
 from replib.check import check
 from replib.clients import NextOp, Reply, Request, RequestTimeout
+from replib.experiments import split_brain
 from replib.faults import crash, drop, heal, partition, restart
 from replib.protocols.replication import (
     Ack,
@@ -33,7 +35,6 @@ from replib.protocols.replication import (
     register_value,
     replication_system,
 )
-from helpers import plain
 
 REPLICAS = ("primary", "b1", "b2")
 IDS = ["client", "primary", "b1", "b2"]
@@ -589,10 +590,7 @@ def test_story_1_backup_holds_a_write_the_client_never_heard_of():
 
 
 def story_2(failover):
-    return Simulation(replication_system(2, "async", failover=failover, clients=2, writes=6,
-                                         client_timeout=3),
-                      faults=[partition(["primary", "b2", "c1"], ["b1", "c2"], at=3),
-                              heal(at=9)], seed=2)
+    return split_brain(failover)
 
 
 def test_story_2_split_brain_after_a_partition_heals():

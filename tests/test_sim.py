@@ -1,23 +1,13 @@
 """The Simulation: validation, running, the seeded network, and time travel."""
 
-from dataclasses import dataclass
 
 import pytest
+from helpers import Ping, Pong
 
 from replib import Constant, HandlerError, LongTail, Network, Node, Simulation, Uniform
 from replib.clients import NextOp, Reply, Request
 from replib.faults import crash, partition, restart
 from replib.protocols.forwarding import Forward, ForwardAck, Server, forwarding_system
-
-
-@dataclass(frozen=True)
-class Ping:
-    n: int
-
-
-@dataclass(frozen=True)
-class Pong:
-    n: int
 
 
 class Sender(Node):

@@ -1,6 +1,7 @@
 """The trace: events, steps, and the questions one asks of a run."""
 
-from dataclasses import dataclass
+
+from helpers import Ping, Pong
 
 from replib import Constant, Network, Node, Simulation, Uniform
 from replib.clients import Request
@@ -8,16 +9,6 @@ from replib.faults import crash, cut, drop, heal, partition, restart
 from replib.protocols.forwarding import Forward, forwarding_system
 from replib.state import thaw
 from replib.trace import Trace
-
-
-@dataclass(frozen=True)
-class Ping:
-    n: int
-
-
-@dataclass(frozen=True)
-class Pong:
-    n: int
 
 
 class Pinger(Node):
