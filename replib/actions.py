@@ -65,6 +65,9 @@ class Restart:
         return f"restart {self.node}"
 
 
+TIMER_MODES = (True, False, "synchronous")
+
+
 @dataclass(frozen=True)
 class Controls:
     """What a controlled run may do besides delivering messages.
@@ -75,7 +78,12 @@ class Controls:
     without it, delivering consumes the message.  Reordering is always possible: any
     in-flight message may go next.
     max_crashes: how many crashes in all; crashable: which nodes may crash (None: any).
-    restart: crashed nodes may restart.  timers: pending timers may fire.
+    restart: crashed nodes may restart.
+    timers: True: a pending timer may fire at any moment (an asynchronous system, where a
+    timeout says nothing about whether a message is on its way); False: never;
+    "synchronous": only when no message to a live node is in flight, the synchronous model
+    in which every message arrives before any timeout expires (with drop, a lost message
+    no longer holds timers back: that is how a partition looks to this model).
     """
 
     drop: bool = False
@@ -83,18 +91,30 @@ class Controls:
     max_crashes: int = 0
     crashable: tuple | None = None
     restart: bool = True
-    timers: bool = True
+    timers: bool | str = True
 
     def __post_init__(self):
         if not isinstance(self.max_crashes, int) or self.max_crashes < 0:
             raise ValueError(f"max_crashes must be a whole number >= 0, got {self.max_crashes!r}")
         if self.crashable is not None:
             object.__setattr__(self, "crashable", tuple(self.crashable))
+        if self.timers not in TIMER_MODES:
+            raise ValueError(f"timers must be True, False or 'synchronous', got {self.timers!r}")
+        if self.timers == "synchronous" and self.duplicate:
+            raise ValueError("timers='synchronous' cannot go with duplicate=True: a duplicating "
+                             "network keeps every message in flight, so no timer could ever fire")
 
     def validate(self, ids) -> None:
         unknown = [n for n in (self.crashable or ()) if n not in ids]
         if unknown:
             raise ValueError(f"crashable names unknown node(s) {unknown}; nodes are {list(ids)}")
+
+    def timers_may_fire(self, deliverable) -> bool:
+        """May timers fire now?  ``deliverable``: the receivers of the messages in flight
+        that can still be delivered (their receiver is up)."""
+        if self.timers == "synchronous":
+            return next(iter(deliverable), None) is None
+        return bool(self.timers)
 
     def enabled(self, ids, in_flight, timers, crashed, crashes) -> list:
         """Every action allowed now.
@@ -107,7 +127,7 @@ class Controls:
                 actions.append(Deliver(src, dst, msg))
             if self.drop:
                 actions.append(Drop(src, dst, msg))
-        if self.timers:
+        if self.timers_may_fire(dst for _, dst, _ in in_flight if dst not in crashed):
             actions.extend(Fire(node, timer) for node, timer in timers if node not in crashed)
         if crashes < self.max_crashes:
             pool = ids if self.crashable is None else self.crashable

@@ -218,6 +218,139 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
                   seconds=time.perf_counter() - started)
 
 
+@dataclass
+class Reachability:
+    """The answer of ``can_still_reach``: the states from which the target is out of reach."""
+
+    target: str
+    where: str
+    states: int          # distinct states found
+    transitions: int
+    matching: int        # reachable states where the condition ``where`` held
+    stuck: list          # those of them from which no target state can be reached (views)
+    path: Path | None    # a shortest path to a stuck state
+    complete: bool
+    note: str
+
+    @property
+    def ok(self) -> bool:
+        return self.complete and not self.stuck
+
+    def summary(self) -> str:
+        """A stable, printable account (no timings)."""
+        lines = [f"{self.states:,} states, {self.transitions:,} transitions: {self.note}"]
+        if self.complete:
+            lines.append(f"{self.matching:,} states where {self.where}; " + (
+                f"from {len(self.stuck):,} of them '{self.target}' can never be reached "
+                f"(shortest path to one: {_steps(len(self.path))})" if self.stuck else
+                f"from every one of them '{self.target}' can still be reached"))
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.summary()
+
+
+def _one_property(prop, what, default_name):
+    if isinstance(prop, dict) and len(prop) == 1:
+        (name, fn), = prop.items()
+    else:
+        fn = prop
+        name = getattr(fn, "__name__", "<lambda>")
+        name = default_name if name == "<lambda>" else name
+    if not callable(fn):
+        raise ValueError(f"{what} must be a function of a state, or {{'name': function}}; "
+                         f"got {prop!r}")
+    return str(name), fn
+
+
+def can_still_reach(model, target, where=None, max_states=None, progress=True) -> Reachability:
+    """From every reachable state where ``where`` holds, can a state where ``target`` holds
+    still be reached?  (In temporal logic: AG(where -> EF target).)
+
+    This is how to tell "stuck for now" from "stuck for good": a 2PC participant in doubt
+    is blocked only if no sequence of events can ever tell it the outcome.  The search keeps
+    the whole state graph, so it suits small configurations.  target, where: functions of
+    a state (what ``model.view`` gives), or {name: function} to name them in the summary;
+    where=None means every state.
+    """
+    if not (hasattr(model, "init_states") and hasattr(model, "successors")):
+        raise ValueError("model needs init_states() and successors(state) methods")
+    target_name, target = _one_property(target, "target", "the target")
+    if where is None:
+        where_name, where = "any state", lambda s: True
+    else:
+        where_name, where = _one_property(where, "where", "the condition")
+        where_name = f"'{where_name}' holds"
+    if max_states is not None and (isinstance(max_states, bool) or not isinstance(max_states, int)
+                                   or max_states < 1):
+        raise ValueError(f"max_states must be None or a whole number >= 1, got {max_states!r}")
+    view = getattr(model, "view", None) or (lambda state: state)
+    index, states, parents, edges = {}, [], [], []
+    transitions = 0
+    stopped = False
+    bar = _progress_bar() if progress else None
+
+    def add(state, link):
+        index[state] = len(states)
+        states.append(state)
+        parents.append(link)
+        edges.append(())
+
+    for state in model.init_states():
+        if state not in index:
+            add(state, None)
+    i = 0
+    while i < len(states) and not stopped:     # breadth-first: states are numbered in order
+        succ = []
+        for action, nxt in model.successors(states[i]):
+            transitions += 1
+            j = index.get(nxt)
+            if j is None:
+                if max_states is not None and len(states) >= max_states:
+                    stopped = True
+                    break
+                j = len(states)
+                add(nxt, (i, action))
+            succ.append(j)
+        edges[i] = succ
+        i += 1
+        if bar is not None and len(states) - bar.n >= 2000:
+            bar.update(len(states) - bar.n)
+    if bar is not None:
+        bar.update(len(states) - bar.n)
+        bar.close()
+    if stopped:
+        return Reachability(target_name, where_name, len(states), transitions, 0, [], None,
+                            False, f"stopped at the state limit ({max_states:,} states): "
+                                   f"incomplete, so nothing can be said")
+    # walk the edges backwards from every target state
+    preds = [[] for _ in states]
+    for a, succ in enumerate(edges):
+        for b in succ:
+            preds[b].append(a)
+    views = [view(s) for s in states]
+    reach = [bool(target(v)) for v in views]
+    queue = deque(k for k, r in enumerate(reach) if r)
+    while queue:
+        b = queue.popleft()
+        for a in preds[b]:
+            if not reach[a]:
+                reach[a] = True
+                queue.append(a)
+    matching = [k for k, v in enumerate(views) if where(v)]
+    stuck = [k for k in matching if not reach[k]]
+    path = None
+    if stuck:
+        actions, trail, k = [], [stuck[0]], stuck[0]
+        while parents[k] is not None:
+            k, action = parents[k]
+            actions.append(action)
+            trail.append(k)
+        path = Path(actions[::-1], [views[k] for k in reversed(trail)], model)
+    return Reachability(target_name, where_name, len(states), transitions, len(matching),
+                        [views[k] for k in stuck], path, True, "explored every reachable state")
+
+
 def _progress_bar():
     from tqdm.auto import tqdm
     return tqdm(desc="exploring", unit=" states", delay=1.0, mininterval=0.5)
@@ -450,7 +583,8 @@ class NodeModel:
             if controls.drop:
                 out.append((self._drop[k], ((nodes, _remove_one(flight, k), timers,
                                                  crashed, crashes))))
-        if controls.timers:
+        if controls.timers is True or (controls.timers and controls.timers_may_fire(
+                dst for _, dst, _ in map(entries.__getitem__, flight) if dst not in crashed)):
             for k in timers:
                 node_id, timer = self._timer_entries[k]
                 if node_id in crashed:

@@ -4,7 +4,7 @@ Read any of it with ``??``, e.g. ``Simulation??`` or ``space_time??``.
 """
 
 from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
-from .check import NodeModel, check, explore
+from .check import NodeModel, can_still_reach, check, explore
 from .clients import Client, Reply, Request
 from .faults import crash, cut, drop, heal, partition, restart
 from .network import Constant, LongTail, Network, Uniform
@@ -13,8 +13,9 @@ from .protocols.forwarding import Forward, ForwardAck, Replica, Server, forwardi
 from .sim import Simulation
 from .trace import Trace
 from .viz import describe, show, space_time, topology, topology_of
-from .viz.charts import bars, latency_distributions, lines, percentile
+from .viz.charts import bars, latency_distributions, lines, percentile, timeline
 from .widgets import FaultPanel, TracePlayer
+from .widgets.commit import CommitExplorer
 from .widgets.replication import ReplicationExplorer
 from . import exercises, experiments, history
 
@@ -24,5 +25,5 @@ __all__ = [
     "Request", "Restart", "Server", "Simulation", "Trace", "TracePlayer", "Uniform", "check",
     "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
     "partition", "restart", "show", "space_time", "topology", "topology_of",
-    "ReplicationExplorer", "bars", "experiments", "history", "latency_distributions", "lines", "percentile",
+    "ReplicationExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars", "experiments", "history", "latency_distributions", "lines", "percentile",
 ]

@@ -136,3 +136,80 @@ def bars(values: dict, title=None, ylabel="", xlabel="") -> Figure:
     if title:
         ax.set_title(title, fontsize=P.FONT["title"], fontweight="bold", loc="left")
     return fig
+
+
+def _time_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def timeline(intervals: dict, end: float, title=None, xlabel="time", label="in doubt") -> Figure:
+    """One horizontal bar per row (say, per participant: when it was in doubt).
+
+    intervals: row label -> (start, stop), or None for a row with no interval ("never in
+    doubt"); a stop of None means the interval was still open at ``end``: its bar runs to
+    ``end``, hatched, and says "still in doubt".  Rows are drawn in the dict's order, the
+    first at the top.  ``label`` names the state: "in doubt", "blocked", ..."""
+    if not isinstance(intervals, dict) or not intervals:
+        raise ValueError(f"intervals must be a non-empty dict mapping a row label to "
+                         f"(start, stop) or None, got {intervals!r}")
+    if not _time_number(end) or end <= 0:
+        raise ValueError(f"end must be a finite time > 0, got {end!r}")
+    if not isinstance(label, str) or not label:
+        raise ValueError(f"label must be a non-empty string such as 'in doubt', got {label!r}")
+    rows = {}
+    for row, span in intervals.items():
+        if span is not None:
+            if not isinstance(span, (tuple, list)) or len(span) != 2:
+                raise ValueError(f"intervals[{row!r}] must be (start, stop) or None, got {span!r}")
+            start, stop = span
+            if not _time_number(start) or not 0 <= start <= end:
+                raise ValueError(f"intervals[{row!r}]: start must be a time between 0 and "
+                                 f"end={end:g}, got {start!r}")
+            if stop is not None and (not _time_number(stop) or not start <= stop <= end):
+                raise ValueError(f"intervals[{row!r}]: stop must be None (still {label}) or a "
+                                 f"time between start={start:g} and end={end:g}, got {stop!r}")
+        rows[str(row)] = span
+
+    fig = Figure(figsize=(8.0, 1.5 + 0.55 * len(rows)), dpi=DPI, facecolor="white")
+    ax = fig.add_axes((0.12, 0.8 / fig.get_figheight(), 0.84,
+                       1 - 1.35 / fig.get_figheight()))
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.grid(True, axis="x", color="#DDDDDD", linewidth=0.8)
+    ax.set_axisbelow(True)
+    colour, num = P.VERMILLION, lambda t: f"{round(t, 2):g}"
+    parts = []
+    for y, (row, span) in enumerate(rows.items()):
+        if span is None:
+            ax.text(0.01 * end, y, f"never {label}", va="center", ha="left", color=P.MUTED,
+                    fontsize=P.FONT["note"], style="italic")
+            parts.append(f"{row} never {label}")
+            continue
+        start, stop = span
+        still = stop is None
+        stop = end if still else stop
+        ax.barh(y, stop - start, left=start, height=0.55, color=colour, alpha=0.45 if still else 1,
+                edgecolor="black", linewidth=1.0, hatch="//" if still else None)
+        if still:
+            ax.text(stop, y, f"still {label} ", va="center", ha="right",
+                    fontsize=P.FONT["note"], fontweight="bold",
+                    bbox=dict(facecolor="white", edgecolor="none", pad=1.5))
+            parts.append(f"{row} {label} from {num(start)} and still {label} at the end, "
+                         f"{num(end)} ({num(end - start)} so far)")
+        else:
+            ax.annotate(f"{num(stop - start)}", (stop, y), xytext=(4, 0),
+                        textcoords="offset points", va="center", ha="left",
+                        fontsize=P.FONT["note"])
+            parts.append(f"{row} {label} from {num(start)} to {num(stop)} "
+                         f"({num(stop - start)})")
+    ax.set_yticks(range(len(rows)), list(rows), fontsize=P.FONT["lane"])
+    ax.tick_params(axis="y", length=0)
+    ax.tick_params(axis="x", labelsize=P.FONT["tick"])
+    ax.set_ylim(len(rows) - 0.4, -0.6)          # the first row at the top
+    ax.set_xlim(0, end * 1.06)
+    ax.set_xlabel(xlabel, fontsize=P.FONT["legend"] + 1)
+    if title:
+        ax.set_title(title, fontsize=P.FONT["title"], fontweight="bold", loc="left")
+    fig.alt_text = (f"Timeline of the time spent {label}, from 0 to {num(end)}: "
+                    + "; ".join(parts) + ".")
+    return fig

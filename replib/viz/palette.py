@@ -61,7 +61,8 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "Vote": (BLUISH_GREEN, "dashed"), "VoteYes": (BLUISH_GREEN, "dashed"),
     "VoteNo": (BLACK, "dotted"), "Commit": (VERMILLION, "solid"), "Abort": (BLACK, "dashdot"),
     "CanCommit": (REDDISH_PURPLE, "solid"), "PreCommit": (BLACK, "solid"),
-    "DoCommit": (VERMILLION, "solid"),
+    "DoCommit": (VERMILLION, "solid"), "PreCommitAck": (SKY_BLUE, "dashed"),
+    "Ask": (BLUE, "dotted"), "Answer": (SKY_BLUE, "dashed"),
     # Paxos
     "Prepare": (REDDISH_PURPLE, "solid"), "Promise": (BLUISH_GREEN, "dashed"),
     "Accept": (VERMILLION, "solid"), "Accepted": (ORANGE, "dashed"),

@@ -5,7 +5,8 @@ Every button and slider calls a plain method (``player.step_forward()``,
 and a bad value shows a message in the widget instead of a traceback.
 """
 
+from .commit import CommitExplorer
 from .faults import FaultPanel
 from .player import TracePlayer
 
-__all__ = ["FaultPanel", "TracePlayer"]
+__all__ = ["CommitExplorer", "FaultPanel", "TracePlayer"]
