@@ -10,7 +10,10 @@ Breadth-first search means every path it reports -- a counterexample to an invar
 Deliver / Drop / Fire / Crash / Restart that a controlled Simulation performs, computed by
 the same ``Controls.enabled`` and applied by running the very same handlers, so any path
 converts to a Trace (``model.trace(path)``) that the diagrams and the player show like any
-simulated run.
+simulated run.  A node class may declare messages ``obsolete`` (ignored now and forever,
+e.g. replies about a ballot a Paxos proposer has left behind); the model forgets them, which
+merges states that differ only in such messages, and checks each claim once by handling the
+message and seeing that nothing changes.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections import deque, namedtuple
 from dataclasses import dataclass, field
 
 from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
-from .node import CancelTimer, HandlerError, Send, SetTimer
+from .node import CancelTimer, HandlerError, Node, Send, SetTimer
 from .sim import Simulation, check_nodes, node_rng
 
 # --------------------------------------------------------------------------------------
@@ -458,6 +461,10 @@ class NodeModel:
         self._restarts = tuple((n, Restart(n)) for n in self.ids)
         self._state_type = type("SystemState", (SystemState,), {"__slots__": (), "_model": self})
         self._initial = None
+        # nodes whose class can declare messages obsolete (Node.obsolete overridden)
+        self._prunable = frozenset(n.id for n in self._workers
+                                   if type(n).obsolete is not Node.obsolete)
+        self._dead = {}         # (node state, message) -> is it obsolete there?
 
     # ---- numbering ----------------------------------------------------------------------
     def _node_number(self, node) -> int:
@@ -541,6 +548,40 @@ class NodeModel:
                         isinstance(t, type) and isinstance(table[k][1], t)))))
         return flight, timers
 
+    def _prune(self, nodes, flight):
+        """Forget in-flight messages that their (live or crashed) receiver will ignore
+        forever, as its class says (``Node.obsolete``)."""
+        if not self._prunable or not flight:
+            return flight
+        entries, dead, index, prunable = self._entries, self._dead, self._index, self._prunable
+        keep = []
+        for k in flight:
+            dst = entries[k][1]
+            if dst in prunable:
+                number = nodes[index[dst]]
+                gone = dead.get((number, k))
+                if gone is None:
+                    gone = dead[(number, k)] = self._obsolete(index[dst], number, k)
+                if gone:
+                    continue
+            keep.append(k)
+        return tuple(keep) if len(keep) != len(flight) else flight
+
+    def _obsolete(self, i, number, k) -> bool:
+        """Ask node i in state ``number`` whether message k is obsolete; if it says so,
+        check that handling the message now really changes nothing."""
+        node = self._workers[i]
+        node.load(self._node_states[number])
+        src, dst, msg = self._entries[k]
+        if not node.obsolete(msg):
+            return False
+        new, effects = self._outcome(i, number, k, msg, src, self._deliver[k])
+        if new != number or effects[0] or effects[1]:
+            raise HandlerError(f"{type(node).__name__} {dst!r} calls {msg!r} obsolete, but "
+                               f"handling it changes the node or sends something; obsolete() "
+                               f"must only say True for messages the node ignores")
+        return True
+
     # ---- the model ----------------------------------------------------------------------
     def init_states(self):
         if self._initial is None:
@@ -557,13 +598,15 @@ class NodeModel:
                                        f"{type(exc).__name__}: {exc}") from exc
                 flight, timers = self._fold(self._compact(n.id, effects), flight, timers)
                 numbers.append(self._node_number(n))
-            self._initial = (tuple(numbers), flight, timers, frozenset(), 0)
+            self._initial = (tuple(numbers), self._prune(tuple(numbers), flight), timers,
+                             frozenset(), 0)
         return [self._initial]
 
     def successors(self, state):
         nodes, flight, timers, crashed, crashes = state
         controls, entries, outcomes, fold = self.controls, self._entries, self._outcomes, self._fold
         index, duplicate = self._index, controls.duplicate
+        prune = self._prune if self._prunable else None
         out = []
         previous = None
         for k in flight:
@@ -578,8 +621,10 @@ class NodeModel:
                 new, effects = hit if hit is not None else self._outcome(
                     i, nodes[i], k, msg, src, self._deliver[k])
                 f, t = fold(effects, rest, timers) if effects[0] or effects[1] else (rest, timers)
-                out.append((self._deliver[k],
-                            ((nodes[:i] + (new,) + nodes[i + 1:], f, t, crashed, crashes))))
+                after = nodes[:i] + (new,) + nodes[i + 1:]
+                if prune and (new != nodes[i] or effects[0]):
+                    f = prune(after, f)
+                out.append((self._deliver[k], ((after, f, t, crashed, crashes))))
             if controls.drop:
                 out.append((self._drop[k], ((nodes, _remove_one(flight, k), timers,
                                                  crashed, crashes))))
@@ -592,8 +637,10 @@ class NodeModel:
                 i = index[node_id]
                 new, effects = self._outcome(i, nodes[i], ("timer", k), timer, None, self._fire[k])
                 f, t = self._fold(effects, flight, _remove_one(timers, k))
-                out.append((self._fire[k],
-                            ((nodes[:i] + (new,) + nodes[i + 1:], f, t, crashed, crashes))))
+                after = nodes[:i] + (new,) + nodes[i + 1:]
+                if prune:
+                    f = prune(after, f)
+                out.append((self._fire[k], ((after, f, t, crashed, crashes))))
         if crashes < controls.max_crashes:
             for i, node_id, action in self._crash_pool:
                 if node_id in crashed:
@@ -609,8 +656,10 @@ class NodeModel:
                 i = index[node_id]
                 new, effects = self._outcome(i, nodes[i], "restart", None, None, action)
                 f, t = self._fold(effects, flight, timers)
-                out.append((action, ((nodes[:i] + (new,) + nodes[i + 1:], f, t,
-                                          crashed - {node_id}, crashes))))
+                after = nodes[:i] + (new,) + nodes[i + 1:]
+                if prune:
+                    f = prune(after, f)
+                out.append((action, ((after, f, t, crashed - {node_id}, crashes))))
         return out
 
     def view(self, state) -> SystemState:

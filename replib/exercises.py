@@ -407,10 +407,10 @@ def check_patient_participant(participant_class):
                      faults=[cut("coord", "p1", at=2.5)])
     sim.run(until=60)
     if sim.nodes["p1"].log.get(1) != "committed":
-        raise Hint("safe now, but in the schedule cut('coord', 'p1', at=2.5) p1 stays in doubt "
-                   "forever although p2 knows the transaction committed. When the timer fires, "
-                   "ask the others (Ask(tx) to the coordinator and the other participants) and "
-                   "set the timer again.")
+        raise Hint("safe now, but in a run where the decision reaches p2 and never p1, p1 stays "
+                   "in doubt forever although p2 knows the transaction committed. When the timer "
+                   "fires, ask the others (Ask(tx) to the coordinator and the other "
+                   "participants) and set the timer again.")
     return (f"atomicity holds in all {result.states:,} reachable states (a coordinator crash, "
             f"duplicated and reordered messages), and p1 learns the commit from p2.")
 

@@ -103,6 +103,12 @@ class Node:
         By default a restarted node starts over as it did at time 0."""
         self.on_start()
 
+    def obsolete(self, msg) -> bool:
+        """True if this node ignores ``msg`` now and in every state it can reach from here
+        (e.g. a reply about a ballot it has left behind for good).  The checker forgets such
+        messages, which merges states that differ only in them; say True only when sure."""
+        return False
+
     # ---- effects a handler may produce -------------------------------------------------
     def send(self, to: str, msg) -> None:
         """Send ``msg`` (a frozen dataclass) to the node named ``to``."""

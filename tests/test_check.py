@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 
 import pytest
+from helpers import Ping
 
 from replib import Controls, Crash, Deliver, Drop, Fire, Node, Restart
 from replib.check import NodeModel, check, explore
+from replib.node import HandlerError
 from replib.clients import NextOp, Reply, Request
 from replib.protocols.forwarding import Forward, forwarding_system
 
@@ -238,3 +240,46 @@ def test_drop_action_removes_one_copy():
     assert actions == [Deliver("a", "b", Hello()), Drop("a", "b", Hello())]
     after = dict(model.successors(s0))[Drop("a", "b", Hello())]
     assert model.view(after).in_flight == [("a", "b", Hello())]
+
+
+# ---- obsolete messages -----------------------------------------------------------------------
+
+class Counter(Node):
+    """Counts the Pings it receives; claims Pings with n < 1 are obsolete (``liar``: all)."""
+
+    def __init__(self, id, liar=False):
+        super().__init__(id)
+        self.count = 0
+        self.liar = liar
+
+    def on_ping(self, msg, sender):
+        if msg.n >= 1 or self.liar:
+            self.count += 1
+
+    def obsolete(self, msg):
+        return self.liar or msg.n < 1
+
+
+class TwoPings(Node):
+    def on_start(self):
+        self.send("b", Ping(0))
+        self.send("b", Ping(1))
+
+
+def test_obsolete_messages_are_forgotten():
+    """A message its receiver calls obsolete (ignored now and in every later state) leaves
+    the state: Ping(0), which b ignores, is forgotten, so the states are: both in flight
+    minus Ping(0) (the start), then Ping(1) delivered: 2 states, 1 transition."""
+    r = check([TwoPings("a"), Counter("b")], Controls(), progress=False)
+    assert (r.states, r.transitions) == (2, 1)
+    plain_b = type("Plain", (Counter,), {"obsolete": Node.obsolete})
+    r = check([TwoPings("a"), plain_b("b")], Controls(), progress=False)
+    assert (r.states, r.transitions) == (4, 4)      # Ping(0) delivered or not, either order
+
+
+def test_a_wrong_obsolete_claim_is_caught():
+    """obsolete() may only name messages the node ignores: the checker handles the message
+    once and refuses a claim that changes the node."""
+    with pytest.raises(HandlerError, match="calls Ping\\(n=0\\) obsolete, but handling it "
+                                           "changes the node"):
+        check([TwoPings("a"), Counter("b", liar=True)], Controls(), progress=False)

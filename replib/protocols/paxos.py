@@ -1,0 +1,473 @@
+"""Single-decree Paxos, as Lamport states it in *Paxos Made Simple*.
+
+Roles: acceptors ``"a1"`` ... (they remember), proposers ``"p1"`` ... (each wants its own
+value chosen) and learners ``"l1"`` ... (they find out what was chosen).
+
+Phase 1 (prepare / promise):
+
+ 1a. A proposer picks a proposal number n (``ballots.py``: unique to it, above any it has
+     seen) and sends ``Prepare(n)`` to every acceptor.  Prepare carries no value.
+ 1b. An acceptor that has promised nothing higher (``n > promised``) sets ``promised = n``
+     on its disk, then answers ``Promise(n, accepted)``: the (number, value) it accepted
+     last, or None.  Otherwise it answers ``Reject(n, promised)``.
+
+Phase 2 (accept / accepted):
+
+ 2a. With promises from a phase-1 quorum (a majority), the proposer proposes the value of
+     the highest-numbered proposal reported in those promises, or its own value if none
+     reported one (``choose_value``), and sends ``Accept(n, v)`` to the acceptors that
+     promised (as *Paxos Made Simple* has it), or to all if a phase-2 quorum is larger.
+ 2b. An acceptor accepts ``Accept(n, v)`` unless it promised a higher number
+     (``n >= promised``): it sets ``promised = n`` and ``accepted = (n, v)`` on its disk,
+     then tells the proposer and every learner ``Accepted(n, v)``.  Otherwise it answers
+     ``Reject(n, promised)``.  A proposer takes a Reject as "beaten" only if the promised
+     number is above its own (a duplicated Prepare is rejected with the proposer's own number).
+
+A value is **chosen** when a phase-2 quorum of acceptors (a majority) have accepted it with
+the same number.  Rule 2a is why a chosen value never changes: any later proposer's
+phase-1 quorum includes an acceptor of that majority, which reports the value (or a later
+one that was itself proposed under rule 2a).  A learner that sees ``Accepted(n, v)`` from
+a quorum with the same n has learned v; a proposer that sees it knows it is done.
+
+Retrying: a proposer that gets a Reject, or no quorum within ``timeout``
+(``RetryTimeout``), tries again with a higher number after a backoff: none, fixed, or
+randomized exponential (a delay drawn from ``[0, base * 2**k]``, capped).  It tries at most
+``max_ballots`` numbers (a bound for the checker; None: no bound).  With ``leader`` set,
+only that proposer proposes (a distinguished proposer, as Lamport suggests for progress).
+
+Disk: an acceptor's ``promised`` and ``accepted`` are stable, written before it answers;
+so is ``votes``, every (number, value) it ever accepted: the protocol never reads it, it is
+a record for the checker, which needs to know what was chosen at *some* point (an
+acceptor's ``accepted`` only shows the last).  A proposer keeps the largest number it has
+seen and how many it tried on disk, so it never reuses a number.
+
+Safety (agreement, validity) holds whatever the network does: loss, duplication,
+reordering, partitions, crashes and restarts.  Progress needs a quorum of acceptors up and
+connected and one proposer left alone long enough: two proposers can preempt each other
+forever (livelock, chapter 06).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..node import Node
+from ..quorums import _count, always_intersect, check_sizes
+from .ballots import Ballots, scheme
+
+BACKOFFS = ("none", "fixed", "random")
+
+# ---- messages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """Proposer -> acceptor (1a): promise to ignore numbers below ``ballot``."""
+
+    ballot: object
+
+
+@dataclass(frozen=True)
+class Promise:
+    """Acceptor -> proposer (1b): promised; ``accepted`` is my last (number, value) or None."""
+
+    ballot: object
+    accepted: object
+
+
+@dataclass(frozen=True)
+class Accept:
+    """Proposer -> acceptor (2a): accept ``value`` under number ``ballot``."""
+
+    ballot: object
+    value: object
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Acceptor -> proposer and learners (2b): I accepted ``value`` under ``ballot``."""
+
+    ballot: object
+    value: object
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Acceptor -> proposer: ``ballot`` is too low; I promised ``promised``."""
+
+    ballot: object
+    promised: object
+
+
+# ---- timers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryTimeout:
+    """At a proposer: no quorum for ``ballot`` in time."""
+
+    ballot: object
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """At a proposer: the pause before trying again is over."""
+
+
+# ---- acceptors ---------------------------------------------------------------------------
+
+
+def above(n, promised) -> bool:
+    """n > promised, where None (nothing promised yet) is below every number."""
+    return promised is None or n > promised
+
+
+class Acceptor(Node):
+    """Promises and accepts (rules 1b and 2b); remembers both on its disk."""
+
+    stable = ("promised", "accepted", "votes")
+
+    def __init__(self, id: str, learners=()):
+        super().__init__(id)
+        self.promised = None     # the highest number promised (None: none yet)
+        self.accepted = None     # (number, value) last accepted, or None
+        self.votes = set()       # every (number, value) ever accepted: for the checker only
+        self.learners = tuple(learners)
+
+    def on_prepare(self, msg, sender):
+        if above(msg.ballot, self.promised):                 # rule 1b: n > promised
+            self.promised = msg.ballot                        # on disk before the answer
+            self.send(sender, Promise(msg.ballot, self.accepted))
+        else:
+            self.send(sender, Reject(msg.ballot, self.promised))
+
+    def on_accept(self, msg, sender):
+        if self.promised is None or msg.ballot >= self.promised:   # rule 2b: n >= promised
+            self.promised = msg.ballot
+            self.accepted = (msg.ballot, msg.value)
+            self.votes.add(self.accepted)
+            for to in (sender,) + self.learners:
+                self.send(to, Accepted(msg.ballot, msg.value))
+        else:
+            self.send(sender, Reject(msg.ballot, self.promised))
+
+
+# ---- proposers ---------------------------------------------------------------------------
+
+
+class Proposer(Node):
+    """Runs ballots for its value until one succeeds (rules 1a and 2a, and retrying)."""
+
+    stable = ("seen", "tries")
+
+    def __init__(self, id: str, index: int, value, acceptors, ballots: Ballots,
+                 q1: int, q2: int, max_ballots: int | None = 2, timeout: float = 6.0,
+                 backoff: str = "none", backoff_base: float = 1.0, backoff_cap: float = 32.0,
+                 active: bool = True):
+        super().__init__(id)
+        self.seen = None         # the largest number used or heard of (on disk)
+        self.tries = 0           # how many numbers it has tried (on disk)
+        self.ballot = None       # the number of the current attempt
+        self.phase = "idle"      # "idle", "preparing", "accepting", "waiting" (backoff), "done"
+        self.promises = {}       # acceptor -> what it reported accepted (current ballot)
+        self.accepts = set()     # acceptors that accepted the current ballot
+        self.proposed = None     # the value sent in phase 2 of the current ballot
+        # configuration
+        self.index = index
+        self.value = value
+        self.acceptors = tuple(acceptors)
+        self.ballots = ballots
+        self.q1, self.q2 = q1, q2
+        self.max_ballots = max_ballots
+        self.timeout = timeout
+        self.backoff = backoff
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.active = active
+
+    def on_start(self):
+        if self.active:
+            self.begin()
+
+    def exhausted(self) -> bool:
+        """Finished or out of attempts, for good (until a restart)."""
+        return self.phase in ("idle", "done") and self.max_ballots is not None and \
+            self.tries >= self.max_ballots
+
+    def obsolete(self, msg) -> bool:
+        """What this proposer ignores now and forever (for the checker): everything, once it
+        is exhausted; a reply about a ballot below the current one (ballots only grow),
+        unless it is a Reject that teaches a higher number."""
+        if self.exhausted():
+            return True
+        if isinstance(msg, Reject) and (msg.promised is None or msg.promised <= msg.ballot):
+            return True
+        if self.ballot is None or msg.ballot >= self.ballot:
+            return False
+        return not isinstance(msg, Reject) or (self.seen is not None and msg.promised <= self.seen)
+
+    def on_restart(self):
+        self.on_start()          # a fresh attempt, with a number above every one on disk
+
+    def begin(self):
+        """Rule 1a: a new number, higher than any seen, and Prepare to every acceptor."""
+        if self.max_ballots is not None and self.tries >= self.max_ballots:
+            self.phase = "idle"                               # out of attempts
+            return
+        self.ballot = self.ballots.next(self.seen, self.index)
+        self.seen = self.ballot                               # on disk: never reused
+        self.tries += 1
+        self.phase = "preparing"
+        self.promises, self.accepts, self.proposed = {}, set(), None
+        for a in self.acceptors:
+            self.send(a, Prepare(self.ballot))
+        self.set_timer(RetryTimeout(self.ballot), self.timeout)
+
+    def on_promise(self, msg, sender):
+        if msg.ballot != self.ballot or self.phase != "preparing":
+            return                                            # stale, or phase 1 is over
+        self.promises[sender] = msg.accepted
+        if len(self.promises) >= self.q1:
+            self.proposed = self.choose_value(self.promises)  # rule 2a
+            promised = sorted(self.promises)
+            self.promises = {}                                # served their purpose
+            self.phase = "accepting"
+            for a in promised if len(promised) >= self.q2 else self.acceptors:
+                self.send(a, Accept(self.ballot, self.proposed))
+
+    def choose_value(self, promises):
+        """Rule 2a: the value of the highest-numbered proposal the promises report, or my
+        own value if none reports one.  ``promises``: acceptor -> (number, value) or None."""
+        reported = [acc for acc in promises.values() if acc is not None]
+        if not reported:
+            return self.value
+        return max(reported, key=lambda acc: acc[0])[1]
+
+    def on_accepted(self, msg, sender):
+        if msg.ballot != self.ballot or self.phase != "accepting":
+            return
+        self.accepts.add(sender)
+        if len(self.accepts) >= self.q2:
+            self.phase = "done"                               # chosen
+            self.accepts = set()
+            self.cancel_timer(RetryTimeout(self.ballot))
+
+    def on_reject(self, msg, sender):
+        if self.exhausted() or msg.promised is None or msg.promised <= msg.ballot:
+            return            # nothing more to try; or my own number again (a duplicate Prepare)
+        if self.seen is None or msg.promised > self.seen:
+            self.seen = msg.promised                          # learn the higher number
+        if msg.ballot == self.ballot and self.phase in ("preparing", "accepting"):
+            self.retry()
+
+    def on_retry_timeout(self, timer):
+        if timer.ballot == self.ballot and self.phase in ("preparing", "accepting"):
+            self.retry()
+
+    def retry(self):
+        """Give up on this number; try a higher one now, or after a backoff."""
+        self.cancel_timer(RetryTimeout(self.ballot))
+        delay = self.backoff_delay()
+        if delay == 0:
+            self.begin()
+        else:
+            self.phase = "waiting"
+            self.set_timer(Backoff(), delay)
+
+    def backoff_delay(self) -> float:
+        if self.backoff == "fixed":
+            return self.backoff_base
+        if self.backoff == "random":                          # randomized exponential
+            return self.rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** self.tries))
+        return 0.0
+
+    def on_backoff(self, timer):
+        if self.phase == "waiting":
+            self.begin()
+
+
+# ---- learners ----------------------------------------------------------------------------
+
+
+class Learner(Node):
+    """Learns a value once a phase-2 quorum reports accepting it under one number."""
+
+    def __init__(self, id: str, q2: int):
+        super().__init__(id)
+        self.heard = {}          # number -> acceptors that reported accepting under it
+        self.learned = None      # the value learned, or None
+        self.q2 = q2
+
+    def on_accepted(self, msg, sender):
+        voters = self.heard.setdefault(msg.ballot, set())
+        voters.add(sender)
+        if len(voters) >= self.q2 and self.learned is None:
+            self.learned = msg.value
+
+
+# ---- building a system -------------------------------------------------------------------
+
+
+def _subclass(name, cls, base):
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f"{name} must be {base.__name__} or a subclass of it, got {cls!r}")
+    return cls
+
+
+def _time(name, value, low_ok=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or \
+            value == float("inf") or not (value >= 0 if low_ok else value > 0):
+        raise ValueError(f"{name} must be a finite number {'>= 0' if low_ok else '> 0'}, "
+                         f"got {value!r}")
+
+
+def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, values=None,
+                 max_ballots: int | None = 2, ballots="mod-n", q1: int | None = None,
+                 q2: int | None = None, timeout: float = 6.0, backoff: str = "none",
+                 backoff_base: float = 1.0, backoff_cap: float = 32.0, leader: str | None = None,
+                 acceptor=Acceptor, proposer=Proposer, learner=Learner) -> list:
+    """Acceptors "a1"..., proposers "p1"... and learners "l1"..., as a list of nodes for a
+    Simulation or the checker.
+
+    values: the value each proposer wants (default "v1", "v2", ...).  max_ballots: how many
+    numbers each proposer tries (None: no bound).  ballots: "mod-n" (Chubby's), "round-id",
+    "naive", or a Ballots object.  q1, q2: phase-1 and phase-2 quorum sizes (default: a
+    majority; ``quorums.always_intersect`` says whether a choice is safe).  timeout,
+    backoff ("none", "fixed", "random"), backoff_base, backoff_cap: when and how a
+    proposer retries.  leader: a proposer id; only it proposes.  acceptor, proposer,
+    learner: classes to use instead (a variant to study, an exercise's answer): the system
+    simulates and is checked exactly like the real one.
+    """
+    _count("acceptors", acceptors, 1)
+    _count("proposers", proposers, 1)
+    _count("learners", learners, 0)
+    q1, q2 = check_sizes(acceptors, q1, q2)
+    if max_ballots is not None:
+        _count("max_ballots", max_ballots, 1)
+    scheme_ = scheme(ballots, proposers)
+    _time("timeout", timeout)
+    if backoff not in BACKOFFS:
+        raise ValueError(f"unknown backoff {backoff!r}; allowed: {', '.join(BACKOFFS)}")
+    _time("backoff_base", backoff_base)
+    _time("backoff_cap", backoff_cap)
+    a_ids = [f"a{i}" for i in range(1, acceptors + 1)]
+    p_ids = [f"p{i}" for i in range(1, proposers + 1)]
+    l_ids = [f"l{i}" for i in range(1, learners + 1)]
+    if values is None:
+        values = [f"v{i}" for i in range(1, proposers + 1)]
+    values = list(values)
+    if len(values) != proposers:
+        raise ValueError(f"values: give one value per proposer ({proposers}), got {values}")
+    if leader is not None and leader not in p_ids:
+        raise ValueError(f"leader must be None or one of the proposers {p_ids}, got {leader!r}")
+    acc_cls = _subclass("acceptor", acceptor, Acceptor)
+    prop_cls = _subclass("proposer", proposer, Proposer)
+    learn_cls = _subclass("learner", learner, Learner)
+    return ([acc_cls(a, l_ids) for a in a_ids]
+            + [prop_cls(p, i, v, a_ids, scheme_, q1, q2, max_ballots, timeout, backoff,
+                        backoff_base, backoff_cap, active=leader in (None, p))
+               for i, (p, v) in enumerate(zip(p_ids, values))]
+            + [learn_cls(name, q2) for name in l_ids])
+
+
+# ---- what the checks and the chapters look at --------------------------------------------
+
+
+def acceptor_states(s) -> list:
+    """The acceptors in a checker state: the nodes that keep ``promised``."""
+    return [n for n in s.nodes if hasattr(n, "promised")]
+
+
+def phase2_quorum(s) -> int:
+    """The phase-2 quorum size of the system in a checker state (from its proposers or
+    learners; a majority of the acceptors if it has neither)."""
+    for n in s.nodes:
+        if hasattr(n, "q2"):
+            return n.q2
+    return len(acceptor_states(s)) // 2 + 1
+
+
+def chosen(s) -> set:
+    """Every value chosen at some point so far: accepted under one number by a phase-2
+    quorum of acceptors (read from their ``votes``)."""
+    count = {}
+    for a in acceptor_states(s):
+        for vote in a.votes:
+            count[vote] = count.get(vote, 0) + 1
+    q2 = phase2_quorum(s)
+    return {value for (ballot, value), k in count.items() if k >= q2}
+
+
+def agreement(s) -> bool:
+    """Invariant: at most one value is chosen."""
+    return len(chosen(s)) <= 1
+
+
+def validity(s) -> bool:
+    """Invariant: a chosen value is one that some proposer proposed."""
+    proposed = {n.value for n in s.nodes if hasattr(n, "tries")}
+    return chosen(s) <= proposed
+
+
+def learners_learn_chosen(s) -> bool:
+    """Invariant: a learner learns only a chosen value."""
+    values = chosen(s)
+    return all(n.learned is None or n.learned in values
+               for n in s.nodes if hasattr(n, "learned"))
+
+
+def promise_kept(s) -> bool:
+    """Invariant: an acceptor never accepts below its promise, and accepting n raises the
+    promise to n, so its ``accepted`` number is never above its ``promised``."""
+    return all(a.accepted is None or (a.promised is not None and a.accepted[0] <= a.promised)
+               for a in acceptor_states(s))
+
+
+def value_chosen(s) -> bool:
+    """Goal: some value is chosen."""
+    return bool(chosen(s))
+
+
+PAXOS_INVARIANTS = {"agreement": agreement, "validity": validity,
+                    "learners learn the chosen value": learners_learn_chosen,
+                    "accepted never above promised": promise_kept}
+
+
+def promises_never_decrease(trace) -> bool:
+    """In a trace recorded with states: no acceptor's ``promised`` ever goes down, crashes
+    and restarts included."""
+    last = {}
+    for e in trace.events:
+        st = e.state
+        if st is None or "promised" not in st:
+            continue
+        before, now = last.get(e.node), st["promised"]
+        if before is not None and (now is None or now < before):
+            return False
+        last[e.node] = now
+    return True
+
+
+def chosen_in_trace(trace) -> list:
+    """The values chosen during a run, in the order they became chosen, from the acceptors'
+    ``votes`` recorded in the trace's states (a phase-2 quorum is a majority here unless the
+    learners or proposers say otherwise)."""
+    votes, q2, out = {}, None, []
+    for st in trace.initial.values():
+        if "q2" in st:
+            q2 = st["q2"]
+    acceptors = [n for n, st in trace.initial.items() if "promised" in st]
+    q2 = q2 or len(acceptors) // 2 + 1
+    for e in trace.events:
+        st = e.state
+        if st is None or "votes" not in st:
+            continue
+        votes[e.node] = set(st["votes"])
+        count = {}
+        for vs in votes.values():
+            for v in vs:
+                count[v] = count.get(v, 0) + 1
+        for (ballot, value), k in sorted(count.items(), key=repr):
+            if k >= q2 and value not in out:
+                out.append(value)
+    return out

@@ -1,0 +1,63 @@
+"""Quorums: which sets of nodes may act for all, and why they must intersect.
+
+A protocol that waits for a quorum instead of every node keeps working while some nodes
+are down; it stays safe only if any two quorums that must agree share a node, which
+carries what the first one decided into the second.  Majorities of N intersect, since
+two sets of more than N/2 nodes cannot be disjoint.  Paxos needs less: every phase-1
+quorum (size q1) must meet every phase-2 quorum (size q2), that is q1 + q2 > N ("flexible
+quorums", Howard et al. 2016).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+
+def majority(n: int) -> int:
+    """The size of a majority of n nodes: n // 2 + 1."""
+    _count("n", n, 1)
+    return n // 2 + 1
+
+
+def _count(name, value, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+            high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be a whole number {bound}, got {value!r}")
+    return value
+
+
+def check_sizes(n: int, q1: int | None = None, q2: int | None = None) -> tuple:
+    """(q1, q2) with None meaning a majority; a quorum larger than n is refused."""
+    _count("the number of acceptors", n, 1)
+    q1 = majority(n) if q1 is None else _count("q1 (the phase-1 quorum)", q1, 1, n)
+    q2 = majority(n) if q2 is None else _count("q2 (the phase-2 quorum)", q2, 1, n)
+    return q1, q2
+
+
+def always_intersect(n: int, q1: int, q2: int) -> bool:
+    """Does every set of q1 of n nodes share a node with every set of q2?  (q1 + q2 > n)"""
+    q1, q2 = check_sizes(n, q1, q2)
+    return q1 + q2 > n
+
+
+def quorums(nodes, size: int, failed=()) -> list:
+    """Every quorum of ``size`` nodes that avoids the ``failed`` ones, as sorted tuples."""
+    nodes = list(nodes)
+    _count("the quorum size", size, 1, len(nodes))
+    unknown = [f for f in failed if f not in nodes]
+    if unknown:
+        raise ValueError(f"failed names unknown node(s) {unknown}; nodes are {nodes}")
+    alive = [x for x in nodes if x not in set(failed)]
+    return [tuple(q) for q in combinations(alive, size)] if size <= len(alive) else []
+
+
+def disjoint_pair(nodes, q1: int, q2: int):
+    """A phase-1 quorum and a phase-2 quorum with no node in common, or None if there is
+    none (then every pair intersects)."""
+    nodes = list(nodes)
+    check_sizes(len(nodes), q1, q2)
+    if q1 + q2 > len(nodes):
+        return None
+    first = tuple(nodes[:q1])
+    return first, tuple(nodes[q1:q1 + q2])
