@@ -44,6 +44,8 @@ def always_intersect(n: int, q1: int, q2: int) -> bool:
 def quorums(nodes, size: int, failed=()) -> list:
     """Every quorum of ``size`` nodes that avoids the ``failed`` ones, as sorted tuples."""
     nodes = list(nodes)
+    if not nodes:
+        raise ValueError("quorums of no nodes: give at least one node")
     _count("the quorum size", size, 1, len(nodes))
     unknown = [f for f in failed if f not in nodes]
     if unknown:

@@ -112,7 +112,7 @@ def test_disjoint_pair_example():
      "q2 (the phase-2 quorum) must be a whole number from 1 to 3, got 4"),
     (lambda: quorums(["a1", "a2"], 3), "the quorum size must be a whole number from 1 to 2, got 3"),
     (lambda: quorums(["a1", "a2"], 0), "the quorum size must be a whole number from 1 to 2, got 0"),
-    (lambda: quorums([], 1), "the quorum size must be a whole number from 1 to 0, got 1"),
+    (lambda: quorums([], 1), "quorums of no nodes: give at least one node"),
     (lambda: quorums(["a1", "a2"], 1, failed=["a9"]),
      "failed names unknown node(s) ['a9']; nodes are ['a1', 'a2']"),
     (lambda: disjoint_pair(["a1", "a2"], 3, 1),
