@@ -628,8 +628,8 @@ class NodeModel:
             if controls.drop:
                 out.append((self._drop[k], ((nodes, _remove_one(flight, k), timers,
                                                  crashed, crashes))))
-        if controls.timers is True or (controls.timers and controls.timers_may_fire(
-                dst for _, dst, _ in map(entries.__getitem__, flight) if dst not in crashed)):
+        if controls.timers_may_fire(dst for _, dst, _ in map(entries.__getitem__, flight)
+                                    if dst not in crashed):
             for k in timers:
                 node_id, timer = self._timer_entries[k]
                 if node_id in crashed:

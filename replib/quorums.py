@@ -12,26 +12,20 @@ from __future__ import annotations
 
 from itertools import combinations
 
+from .validate import whole_number
+
 
 def majority(n: int) -> int:
     """The size of a majority of n nodes: n // 2 + 1."""
-    _count("n", n, 1)
+    whole_number("n", n, 1)
     return n // 2 + 1
-
-
-def _count(name, value, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-            high is not None and value > high):
-        bound = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be a whole number {bound}, got {value!r}")
-    return value
 
 
 def check_sizes(n: int, q1: int | None = None, q2: int | None = None) -> tuple:
     """(q1, q2) with None meaning a majority; a quorum larger than n is refused."""
-    _count("the number of acceptors", n, 1)
-    q1 = majority(n) if q1 is None else _count("q1 (the phase-1 quorum)", q1, 1, n)
-    q2 = majority(n) if q2 is None else _count("q2 (the phase-2 quorum)", q2, 1, n)
+    whole_number("the number of acceptors", n, 1)
+    q1 = majority(n) if q1 is None else whole_number("q1 (the phase-1 quorum)", q1, 1, n)
+    q2 = majority(n) if q2 is None else whole_number("q2 (the phase-2 quorum)", q2, 1, n)
     return q1, q2
 
 
@@ -46,7 +40,7 @@ def quorums(nodes, size: int, failed=()) -> list:
     nodes = list(nodes)
     if not nodes:
         raise ValueError("quorums of no nodes: give at least one node")
-    _count("the quorum size", size, 1, len(nodes))
+    whole_number("the quorum size", size, 1, len(nodes))
     unknown = [f for f in failed if f not in nodes]
     if unknown:
         raise ValueError(f"failed names unknown node(s) {unknown}; nodes are {nodes}")

@@ -52,7 +52,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..node import Node
-from ..quorums import _count, always_intersect, check_sizes
+from ..quorums import check_sizes
+from ..validate import finite_time, subclass_of, whole_number
 from .ballots import Ballots, scheme
 
 BACKOFFS = ("none", "fixed", "random")
@@ -308,19 +309,6 @@ class Learner(Node):
 # ---- building a system -------------------------------------------------------------------
 
 
-def _subclass(name, cls, base):
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise ValueError(f"{name} must be {base.__name__} or a subclass of it, got {cls!r}")
-    return cls
-
-
-def _time(name, value, low_ok=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or \
-            value == float("inf") or not (value >= 0 if low_ok else value > 0):
-        raise ValueError(f"{name} must be a finite number {'>= 0' if low_ok else '> 0'}, "
-                         f"got {value!r}")
-
-
 def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, values=None,
                  max_ballots: int | None = 2, ballots="mod-n", q1: int | None = None,
                  q2: int | None = None, timeout: float = 6.0, backoff: str = "none",
@@ -338,18 +326,18 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
     learner: classes to use instead (a variant to study, an exercise's answer): the system
     simulates and is checked exactly like the real one.
     """
-    _count("acceptors", acceptors, 1)
-    _count("proposers", proposers, 1)
-    _count("learners", learners, 0)
+    whole_number("acceptors", acceptors, 1)
+    whole_number("proposers", proposers, 1)
+    whole_number("learners", learners, 0)
     q1, q2 = check_sizes(acceptors, q1, q2)
     if max_ballots is not None:
-        _count("max_ballots", max_ballots, 1)
+        whole_number("max_ballots", max_ballots, 1)
     scheme_ = scheme(ballots, proposers)
-    _time("timeout", timeout)
+    finite_time("timeout", timeout)
     if backoff not in BACKOFFS:
         raise ValueError(f"unknown backoff {backoff!r}; allowed: {', '.join(BACKOFFS)}")
-    _time("backoff_base", backoff_base)
-    _time("backoff_cap", backoff_cap)
+    finite_time("backoff_base", backoff_base)
+    finite_time("backoff_cap", backoff_cap)
     a_ids = [f"a{i}" for i in range(1, acceptors + 1)]
     p_ids = [f"p{i}" for i in range(1, proposers + 1)]
     l_ids = [f"l{i}" for i in range(1, learners + 1)]
@@ -360,9 +348,9 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
         raise ValueError(f"values: give one value per proposer ({proposers}), got {values}")
     if leader is not None and leader not in p_ids:
         raise ValueError(f"leader must be None or one of the proposers {p_ids}, got {leader!r}")
-    acc_cls = _subclass("acceptor", acceptor, Acceptor)
-    prop_cls = _subclass("proposer", proposer, Proposer)
-    learn_cls = _subclass("learner", learner, Learner)
+    acc_cls = subclass_of("acceptor", acceptor, Acceptor)
+    prop_cls = subclass_of("proposer", proposer, Proposer)
+    learn_cls = subclass_of("learner", learner, Learner)
     return ([acc_cls(a, l_ids) for a in a_ids]
             + [prop_cls(p, i, v, a_ids, scheme_, q1, q2, max_ballots, timeout, backoff,
                         backoff_base, backoff_cap, active=leader in (None, p))

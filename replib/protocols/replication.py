@@ -83,6 +83,7 @@ from dataclasses import dataclass
 from ..clients import Client, Reply, Request, RequestTimeout
 from ..history import is_prefix
 from ..node import Node
+from ..validate import subclass_of, whole_number
 
 MODES = ("async", "sync", "semi-sync")
 FAILOVERS = (None, "naive", "epochs")
@@ -457,14 +458,9 @@ def _positive(name, value, allow_none=False):
         raise ValueError(f"{name} must be {extra}a number > 0, got {value!r}")
 
 
-def _whole(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-
-
 def check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch) -> int:
     """Validate a replication configuration; return how many acks a write waits for."""
-    _whole("backups", backups, 1)
+    whole_number("backups", backups, 1)
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; allowed: 'async', 'sync', 'semi-sync' (with k)")
     if mode == "semi-sync":
@@ -480,7 +476,7 @@ def check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch) -> i
     _positive("heartbeat", heartbeat)
     _positive("timeout", timeout)
     if max_epoch is not None:
-        _whole("max_epoch", max_epoch, 1)
+        whole_number("max_epoch", max_epoch, 1)
     return {"async": 0, "sync": backups, "semi-sync": k}[mode]
 
 
@@ -511,9 +507,9 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
     to study, or an exercise's answer).
     """
     check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch)
-    _whole("clients", clients, 0)
-    _whole("writes", writes, 0)
-    _whole("reads", reads, 0)
+    whole_number("clients", clients, 0)
+    whole_number("writes", writes, 0)
+    whole_number("reads", reads, 0)
     if read_from not in READ_FROM:
         raise ValueError(f"read_from must be 'primary' or 'backup', got {read_from!r}")
     _positive("client_timeout", client_timeout, allow_none=True)
@@ -533,9 +529,7 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
         users.append(ReplicationClient(
             name, ids, ops, think=think, timeout=client_timeout,
             read_from=None if read_from == "primary" else ids[1 + c % backups]))
-    cls = Replica if replica is None else replica
-    if not (isinstance(cls, type) and issubclass(cls, Replica)):
-        raise ValueError(f"replica must be Replica or a subclass of it, got {replica!r}")
+    cls = subclass_of("replica", replica, Replica)
     return users + [cls(r, ids, mode, k, failover, heartbeat, timeout, max_epoch)
                     for r in ids]
 

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..validate import finite_time, subclass_of, whole_number
 from .twopc import (COORDINATOR, Abort, Ack, Coordinator, Participant, PrepareTimeout, Vote,
-                    VoteTimeout, _subclass, _time, _whole, check_votes, participant_ids)
+                    VoteTimeout, check_votes, participant_ids)
 
 # ---- messages (Vote, Abort and Ack as in 2PC) ---------------------------------------------
 
@@ -170,13 +171,13 @@ def threepc_system(participants: int = 2, votes=None, transactions: int = 1,
                    timeout: float = 5.0, think: float = 0.0, coordinator=None,
                    participant=None) -> list:
     """A 3PC coordinator and ``participants`` participants (arguments as twopc_system)."""
-    _whole("participants", participants, 1)
-    _whole("transactions", transactions, 0)
-    _time("timeout", timeout)
-    _time("think", think, low_ok=True)
+    whole_number("participants", participants, 1)
+    whole_number("transactions", transactions, 0)
+    finite_time("timeout", timeout)
+    finite_time("think", think, zero_ok=True)
     ids = participant_ids(participants)
     votes = check_votes(votes, ids)
-    coord_cls = _subclass("coordinator", coordinator, ThreePCCoordinator)
-    part_cls = _subclass("participant", participant, ThreePCParticipant)
+    coord_cls = subclass_of("coordinator", coordinator, ThreePCCoordinator)
+    part_cls = subclass_of("participant", participant, ThreePCParticipant)
     return [coord_cls(COORDINATOR, ids, transactions, timeout, think)] + [
         part_cls(p, COORDINATOR, ids, votes[p], transactions, timeout) for p in ids]

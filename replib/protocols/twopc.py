@@ -62,6 +62,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..node import Node
+from ..validate import finite_time, subclass_of, whole_number
 
 VOTES = ("yes", "no")
 OUTCOMES = ("commit", "abort")
@@ -357,18 +358,6 @@ class Participant(Node):
 # ---- configuration -----------------------------------------------------------------------
 
 
-def _whole(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-
-
-def _time(name, value, low_ok=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            value >= 0 if low_ok else value > 0) or value != value or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number {'>= 0' if low_ok else '> 0'}, "
-                         f"got {value!r}")
-
-
 def participant_ids(participants: int) -> list:
     """``["p1", ..., "pn"]``."""
     return [f"p{i}" for i in range(1, participants + 1)]
@@ -405,26 +394,18 @@ def twopc_system(participants: int = 2, votes=None, transactions: int = 1,
     termination: participants in doubt ask each other (cooperative termination).
     coordinator, participant: subclasses to use instead (a variant to study, an exercise).
     """
-    _whole("participants", participants, 1)
-    _whole("transactions", transactions, 0)
-    _time("timeout", timeout)
-    _time("think", think, low_ok=True)
+    whole_number("participants", participants, 1)
+    whole_number("transactions", transactions, 0)
+    finite_time("timeout", timeout)
+    finite_time("think", think, zero_ok=True)
     if not isinstance(termination, bool):
         raise ValueError(f"termination must be True or False, got {termination!r}")
     ids = participant_ids(participants)
     votes = check_votes(votes, ids)
-    coord_cls = _subclass("coordinator", coordinator, Coordinator)
-    part_cls = _subclass("participant", participant, Participant)
+    coord_cls = subclass_of("coordinator", coordinator, Coordinator)
+    part_cls = subclass_of("participant", participant, Participant)
     return [coord_cls(COORDINATOR, ids, transactions, timeout, think)] + [
         part_cls(p, COORDINATOR, ids, votes[p], transactions, timeout, termination) for p in ids]
-
-
-def _subclass(name, cls, base):
-    if cls is None:
-        return base
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise ValueError(f"{name} must be {base.__name__} or a subclass of it, got {cls!r}")
-    return cls
 
 
 # ---- what the checks and the chapter look at ---------------------------------------------
