@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
 from .node import CancelTimer, HandlerError, Node, Send, SetTimer
 from .sim import Simulation, check_nodes, node_rng
+from .symmetry import Symmetry, relabel
 
 # --------------------------------------------------------------------------------------
 # The generic explorer
@@ -107,6 +108,16 @@ class Result:
         return self.summary()
 
 
+def _path(model, actions, states) -> Path:
+    """A Path in the model's real names (a symmetric model renames its steps back)."""
+    unfold = getattr(model, "unfold", None)
+    if unfold is not None:
+        real_actions, real_states = unfold(actions)
+        if real_states is not None:
+            return Path(real_actions, real_states, model)
+    return Path(actions, states, model)
+
+
 def _steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
@@ -160,7 +171,7 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             actions.append(action)
             states.append(state)
             link = parents[state]
-        return Path(actions[::-1], [view(s) for s in reversed(states)], model)
+        return _path(model, actions[::-1], [view(s) for s in reversed(states)])
 
     def visit(state, depth):
         """Record a new state; return a Violation if an invariant fails in it."""
@@ -349,7 +360,7 @@ def can_still_reach(model, target, where=None, max_states=None, progress=True) -
             k, action = parents[k]
             actions.append(action)
             trail.append(k)
-        path = Path(actions[::-1], [views[k] for k in reversed(trail)], model)
+        path = _path(model, actions[::-1], [views[k] for k in reversed(trail)])
     return Reachability(target_name, where_name, len(states), transitions, len(matching),
                         [views[k] for k in stuck], path, True, "explored every reachable state")
 
@@ -379,8 +390,7 @@ class SystemState(tuple):
 
     @property
     def nodes(self) -> tuple:
-        table = self._model._node_states
-        return tuple(table[k] for k in self[0])
+        return tuple(map(self._model._node_states.__getitem__, self[0]))
 
     def node(self, node_id):
         model = self._model
@@ -434,7 +444,7 @@ class NodeModel:
     fewer node states, messages and timers, each numbered once.
     """
 
-    def __init__(self, nodes, controls: Controls | None = None, seed: int = 0):
+    def __init__(self, nodes, controls: Controls | None = None, seed: int = 0, symmetric=None):
         nodes = check_nodes(nodes)
         self.controls = Controls() if controls is None else controls
         if not isinstance(self.controls, Controls):
@@ -465,10 +475,16 @@ class NodeModel:
         self._prunable = frozenset(n.id for n in self._workers
                                    if type(n).obsolete is not Node.obsolete)
         self._dead = {}         # (node state, message) -> is it obsolete there?
+        self.symmetry = None if symmetric is None else Symmetry(self, symmetric)
+        self._canonical_seen = set()    # canonical states returned so far (symmetry only)
+        if self.symmetry is not None:
+            self._check_symmetric_start()
 
     # ---- numbering ----------------------------------------------------------------------
     def _node_number(self, node) -> int:
-        frozen = self._types[type(node)]._make(node.snapshot())
+        return self._number_frozen(self._types[type(node)]._make(node.snapshot()))
+
+    def _number_frozen(self, frozen) -> int:
         number = self._node_numbers.get(frozen)
         if number is None:
             number = self._node_numbers[frozen] = len(self._node_states)
@@ -548,24 +564,40 @@ class NodeModel:
                         isinstance(t, type) and isinstance(table[k][1], t)))))
         return flight, timers
 
-    def _prune(self, nodes, flight):
+    def _prune(self, nodes, flight, changed=None, sends=None):
         """Forget in-flight messages that their (live or crashed) receiver will ignore
-        forever, as its class says (``Node.obsolete``)."""
+        forever, as its class says (``Node.obsolete``).
+
+        After one step only two kinds of message can have become obsolete: those to the node
+        whose state changed (``changed``, its index) and those just sent (``sends``); with
+        both None, every message is examined."""
         if not self._prunable or not flight:
             return flight
         entries, dead, index, prunable = self._entries, self._dead, self._index, self._prunable
-        keep = []
-        for k in flight:
+        if changed is None and sends is None:
+            candidates = flight
+        else:
+            sends = [k for k in sends or () if entries[k][1] in prunable]
+            if changed is not None and self._workers[changed].id in prunable:
+                target = self._workers[changed].id
+                candidates = [k for k in flight if entries[k][1] == target] + sends
+            elif sends:
+                candidates = sends
+            else:
+                return flight
+        gone = set()
+        for k in candidates:
             dst = entries[k][1]
             if dst in prunable:
                 number = nodes[index[dst]]
-                gone = dead.get((number, k))
-                if gone is None:
-                    gone = dead[(number, k)] = self._obsolete(index[dst], number, k)
-                if gone:
-                    continue
-            keep.append(k)
-        return tuple(keep) if len(keep) != len(flight) else flight
+                dead_now = dead.get((number, k))
+                if dead_now is None:
+                    dead_now = dead[(number, k)] = self._obsolete(index[dst], number, k)
+                if dead_now:
+                    gone.add(k)
+        if not gone:
+            return flight
+        return tuple([k for k in flight if k not in gone])
 
     def _obsolete(self, i, number, k) -> bool:
         """Ask node i in state ``number`` whether message k is obsolete; if it says so,
@@ -600,12 +632,64 @@ class NodeModel:
                 numbers.append(self._node_number(n))
             self._initial = (tuple(numbers), self._prune(tuple(numbers), flight), timers,
                              frozenset(), 0)
+        if self.symmetry is not None:
+            start = self.symmetry.canonical(self._initial)
+            self._canonical_seen.add(start)
+            return [start]
         return [self._initial]
 
+    def _check_symmetric_start(self):
+        """Symmetric nodes must start alike: each, renamed, is the other's initial state."""
+        self.init_states()
+        nodes, sym = self._initial[0], self.symmetry
+        for p, names in enumerate(sym.names):
+            for n in sym.ids:
+                i = self._index[n]
+                if sym._node(p, nodes[i]) != nodes[self._index[names[n]]]:
+                    raise ValueError(
+                        f"the nodes {list(sym.ids)} are not interchangeable: {n} renamed is "
+                        f"not {names[n]} (a different class or configuration); leave "
+                        f"symmetric=None for this system")
+
+    def unfold(self, actions) -> tuple:
+        """A path found among canonical states, as the actions and states of a real run.
+
+        Each step of a symmetric search is taken in the naming of its canonical state; the
+        real run keeps the original names, so each action is renamed back on the way."""
+        if self.symmetry is None:
+            return list(actions), None
+        sym = self.symmetry
+        real = self._initial
+        out_actions, out_states = [], [self.view(real)]
+        for action in actions:
+            _, p = sym.canonical_with(real)
+            if p != -1:
+                action = relabel(action, sym.inverse(p))
+            nxt = [s for a, s in self._successors(real) if a == action]
+            if not nxt:
+                raise RuntimeError(f"cannot replay {action} while unfolding a symmetric path")
+            real = nxt[0]
+            out_actions.append(action)
+            out_states.append(self.view(real))
+        return out_actions, out_states
+
     def successors(self, state):
+        """(action, next state) pairs; with symmetry, each next state in canonical form."""
+        if self.symmetry is None:
+            return self._successors(state)
+        canonical, known = self.symmetry.canonical, self._canonical_seen
+        out = []
+        for action, nxt in self._successors(state):
+            if nxt not in known:          # a state already returned is canonical: skip the work
+                nxt = canonical(nxt)
+                known.add(nxt)
+            out.append((action, nxt))
+        return out
+
+    def _successors(self, state):
         nodes, flight, timers, crashed, crashes = state
         controls, entries, outcomes, fold = self.controls, self._entries, self._outcomes, self._fold
-        index, duplicate = self._index, controls.duplicate
+        index, duplicate, dead = self._index, controls.duplicate, self._dead
         prune = self._prune if self._prunable else None
         out = []
         previous = None
@@ -620,11 +704,19 @@ class NodeModel:
                 hit = outcomes.get((nodes[i], k))
                 new, effects = hit if hit is not None else self._outcome(
                     i, nodes[i], k, msg, src, self._deliver[k])
-                f, t = fold(effects, rest, timers) if effects[0] or effects[1] else (rest, timers)
-                after = nodes[:i] + (new,) + nodes[i + 1:]
-                if prune and (new != nodes[i] or effects[0]):
-                    f = prune(after, f)
-                out.append((self._deliver[k], ((after, f, t, crashed, crashes))))
+                if duplicate and new == nodes[i] and not effects[1] and all(
+                        s in flight or dead.get((nodes[index[entries[s][1]]], s))
+                        for s in effects[0]):
+                    # a loop: nothing changes and every reply is in flight already (or
+                    # ignored by its receiver): the state itself, without the work
+                    out.append((self._deliver[k], state))
+                else:
+                    f, t = fold(effects, rest, timers) if effects[0] or effects[1] else (
+                        rest, timers)
+                    after = nodes[:i] + (new,) + nodes[i + 1:]
+                    if prune and (new != nodes[i] or effects[0]):
+                        f = prune(after, f, i if new != nodes[i] else None, effects[0])
+                    out.append((self._deliver[k], ((after, f, t, crashed, crashes))))
             if controls.drop:
                 out.append((self._drop[k], ((nodes, _remove_one(flight, k), timers,
                                                  crashed, crashes))))
@@ -639,7 +731,7 @@ class NodeModel:
                 f, t = self._fold(effects, flight, _remove_one(timers, k))
                 after = nodes[:i] + (new,) + nodes[i + 1:]
                 if prune:
-                    f = prune(after, f)
+                    f = prune(after, f, i, effects[0])
                 out.append((self._fire[k], ((after, f, t, crashed, crashes))))
         if crashes < controls.max_crashes:
             for i, node_id, action in self._crash_pool:
@@ -658,7 +750,7 @@ class NodeModel:
                 f, t = self._fold(effects, flight, timers)
                 after = nodes[:i] + (new,) + nodes[i + 1:]
                 if prune:
-                    f = prune(after, f)
+                    f = prune(after, f, i, effects[0])
                 out.append((action, ((after, f, t, crashed - {node_id}, crashes))))
         return out
 
@@ -693,7 +785,11 @@ def _remove_one(items: tuple, item) -> tuple:
 
 
 def check(nodes, controls: Controls | None = None, invariants=None, goals=None,
-          max_depth=None, max_states=None, progress=True, seed: int = 0) -> Result:
-    """Explore a node system exhaustively: ``explore(NodeModel(nodes, controls), ...)``."""
-    return explore(NodeModel(nodes, controls, seed), invariants, goals, max_depth, max_states,
-                   progress)
+          max_depth=None, max_states=None, progress=True, seed: int = 0,
+          symmetric=None) -> Result:
+    """Explore a node system exhaustively: ``explore(NodeModel(nodes, controls), ...)``.
+
+    symmetric: ids of interchangeable nodes (e.g. Paxos acceptors) to count once per
+    renaming (``replib.symmetry``); paths are still reported with the real names."""
+    return explore(NodeModel(nodes, controls, seed, symmetric), invariants, goals, max_depth,
+                   max_states, progress)

@@ -438,3 +438,340 @@ def check_majority_counterexample(result):
     return (f"a counterexample in {len(result.violation.path)} steps: the coordinator decides "
             f"commit on a majority of yes votes, without the yes of a participant that votes "
             f"no (and aborts). Atomic commit needs every participant's yes.")
+
+
+# ---- chapter 07: proposal numbers ------------------------------------------------------
+
+def _chubby_cases():
+    """(n, i, seen) for every n 1..6, proposer i < n and seen None, 0..4n+2; the worked
+    examples of the chapter first."""
+    cases = [(3, 0, 1), (3, 2, 3)]
+    for n in range(1, 7):
+        for i in range(n):
+            for seen in [None] + list(range(4 * n + 3)):
+                if (n, i, seen) not in cases[:2]:
+                    cases.append((n, i, seen))
+    return cases
+
+
+def _chubby_hint(call, got, n, i, seen, truth) -> str:
+    low = 0 if seen is None else seen
+    if isinstance(got, bool) or not isinstance(got, int):
+        return f"{call} returned {got!r}; it should return a whole number ({truth})."
+    if seen is None and got <= 0:
+        return (f"{call} returned {got}, but numbers start at 1 (nothing seen is like having "
+                f"seen 0): proposer {i}'s first number is {truth}.")
+    if got <= low:
+        return (f"{call} returned {got}, which is not above {low}: the next number must be "
+                f"larger than every number the proposer has seen ({truth} here).")
+    if got % n != i:
+        return (f"{call} returned {got}, but {got} mod {n} is {got % n}: proposer {i} may only "
+                f"use numbers s with s mod {n} == {i} (here {truth}).")
+    return (f"{call} returned {got}; {truth} is smaller, still above {low}, and also "
+            f"proposer {i}'s: take the smallest such number.")
+
+
+@exercise
+def check_chubby_next(chubby_next):
+    """07: Chubby's rule: proposer i of n takes the smallest s above seen with s mod n == i."""
+    from .protocols.ballots import ModN
+    if not callable(chubby_next):
+        raise Hint(f"give your function itself (chubby_next, without parentheses); you gave "
+                   f"{chubby_next!r}.")
+    cases = _chubby_cases()
+    for n, i, seen in cases:
+        truth = ModN(n).next(seen, i)
+        call = f"chubby_next(n={n}, i={i}, seen={seen!r})"
+        try:
+            got = chubby_next(n, i, seen)
+        except Exception as exc:
+            extra = (" None means nothing seen yet: count from 0." if seen is None else "")
+            raise Hint(f"{call} raised {type(exc).__name__}: {exc}.{extra}") from None
+        if isinstance(got, bool) or got != truth or not isinstance(got, int):
+            raise Hint(_chubby_hint(call, got, n, i, seen, truth))
+    return (f"your function agrees with Chubby's rule on all {len(cases)} cases (n = 1 to 6, "
+            f"every proposer, seen = None and 0 to 4n + 2), e.g. proposer 0 of 3 that has seen "
+            f"1 moves to 3, proposer 2 that has seen 3 moves to 5.")
+
+
+@exercise
+def check_next_number_prediction(answer):
+    """07: n = 3, proposer 1 has seen 7: which number next?"""
+    value = _whole_number(answer)
+    if value == 10:
+        return ("10: above 7, proposer 1's numbers are 10, 13, 16, ... (8 is proposer 2's, "
+                "9 is proposer 0's).")
+    if value <= 7:
+        raise Hint(f"{value} is not above 7: a proposer must pick a number larger than every "
+                   f"number it has seen, or the acceptors that promised 7 reject it.")
+    if value % 3 != 1:
+        raise Hint(f"{value} mod 3 is {value % 3}: that number belongs to proposer {value % 3}. "
+                   f"Proposer 1 uses numbers s with s mod 3 == 1.")
+    raise Hint(f"{value} is proposer 1's and above 7, but a smaller one of its numbers is "
+               f"also above 7: take the smallest.")
+
+
+@exercise
+def check_naive_safety_prediction(answer):
+    """07: with naive numbers and the strict rule 1b, does agreement fail?"""
+    if not isinstance(answer, bool):
+        raise Hint(f"answer True (the checker finds two values chosen) or False; you gave "
+                   f"{answer!r}.")
+    from .check import check
+    from .actions import Controls
+    from .proposal_numbers import collision_system
+    from .protocols.paxos import PAXOS_INVARIANTS
+    r = check(collision_system("naive"), Controls(timers=False), invariants=PAXOS_INVARIANTS,
+              progress=False)
+    if answer is False and r.ok:
+        return (f"the checker explores all {r.states:,} states and agreement holds in every "
+                f"one: an acceptor promises a number to one proposer only (n > promised), so "
+                f"at most one proposer gathers a majority of promises for 1.")
+    raise Hint("both proposers do start with number 1. But look at rule 1b: an acceptor that "
+               "promised 1 to p1 rejects p2's Prepare(1), since 1 is not above 1. Can both "
+               "get a majority of promises for 1?")
+
+
+@exercise
+def check_disagreeing_n(seen):
+    """07: a seen number after which proposer 2 (n = 3) and proposer 3 (n = 4) collide."""
+    from .protocols.ballots import ModN
+    value = _whole_number(seen)
+    if value < 0:
+        raise Hint("proposal numbers are never negative; give a number >= 0.")
+    old, new = ModN(3).next(value, 2), ModN(4).next(value, 3)
+    if old == new:
+        return (f"after seeing {value} both pick {old}: proposer 2 (n = 3) uses 2, 5, 8, 11, "
+                f"... and proposer 3 (n = 4) uses 3, 7, 11, ...; they share every number "
+                f"that is 11 plus a multiple of 12.")
+    raise Hint(f"after seeing {value}, proposer 2 (n = 3) picks {old} and proposer 3 (n = 4) "
+               f"picks {new}. List each one's numbers (usable_numbers(3, 2, 30) and "
+               f"usable_numbers(4, 3, 30)) and look for one they share.")
+
+
+# ---- chapter 04: partitions and quorums
+
+def _replica_set(answer):
+    """The reader's side as a set of replica names (clients c1, c2 may be left in or out)."""
+    if isinstance(answer, str):
+        answer = answer.replace(",", " ").split()
+    if not isinstance(answer, (set, frozenset, list, tuple)) or not all(
+            isinstance(x, str) for x in answer):
+        raise Hint(f"give the side as a set of replica names, like {{'primary', 'b1'}}; you "
+                   f"gave {answer!r}.")
+    return {x for x in answer if x not in ("c1", "c2")}
+
+
+@exercise
+def check_active_side(answer):
+    """04: five replicas split {primary, b1} | {b2, b3, b4} under the majority rule: which
+    side keeps acknowledging writes?"""
+    from .partitions import FIVE_SPLIT, two_sides
+    side = _replica_set(answer)
+    run = two_sides("majority", FIVE_SPLIT)
+    active = [set(s) for s in run.active]
+    if active == [side]:
+        return (f"{{{', '.join(sorted(side))}}}: 3 of 5 replicas, a majority. They elect a new "
+                f"primary in epoch 2 and hold its writes ({run.acknowledged[FIVE_SPLIT[1]]} "
+                f"acknowledged while split); the old primary, with 2 of 5, never gathers the "
+                f"acks of a majority, so its client waits.")
+    if side == set(FIVE_SPLIT[0]):
+        raise Hint("the primary is on that side, but a write counts only once a majority of "
+                   "the 5 replicas holds it. How many can the primary reach?")
+    if side == set(FIVE_SPLIT[0]) | set(FIVE_SPLIT[1]):
+        raise Hint("both sides acting is exactly what diverges. Which side holds a majority?")
+    raise Hint("name the replicas of one side: {'primary', 'b1'} or {'b2', 'b3', 'b4'}.")
+
+
+@exercise
+def check_smallest_safe_q2(answer):
+    """04: with N = 5 and phase-1 quorums of 2, the smallest safe phase-2 quorum."""
+    from .partitions import quorum_report
+    q2 = _whole_number(answer)
+    safe = [q for q in range(1, 6) if quorum_report(5, 2, q).safe]
+    if q2 == safe[0]:
+        return (f"q2 = {q2}: 2 + {q2} > 5, so every pair of 2 shares a node with every set "
+                f"of {q2}. The price: phase 2 survives only {5 - q2} failed node"
+                f"{'s' if 5 - q2 != 1 else ''}.")
+    if not 1 <= q2 <= 5:
+        raise Hint(f"a quorum of 5 nodes has 1 to 5 of them; you gave {q2}.")
+    if q2 in safe:
+        raise Hint(f"q2 = {q2} is safe, but a smaller one is too: try the explorer with "
+                   f"q1 = 2.")
+    pair = quorum_report(5, 2, q2).pair
+    raise Hint(f"with q2 = {q2}, {{{', '.join(pair[0])}}} and {{{', '.join(pair[1])}}} share "
+               f"no node. The rule is q1 + q2 > N.")
+
+
+@exercise
+def check_safe_but_stuck(failed):
+    """04: N = 5, q1 = 2, q2 = 4: failed nodes that leave a phase-1 quorum but no phase-2
+    quorum (safe, yet nothing can be decided)."""
+    from .partitions import quorum_report
+    if isinstance(failed, str):
+        failed = failed.replace(",", " ").split()
+    if not isinstance(failed, (set, frozenset, list, tuple)):
+        raise Hint(f"give the failed nodes as a set of names, like {{'n1'}}; you gave "
+                   f"{failed!r}.")
+    try:
+        report = quorum_report(5, 2, 4, sorted(failed, key=str))
+    except ValueError as exc:
+        raise Hint(f"{exc}.") from None
+    if report.available1 and not report.available2:
+        return (f"with {', '.join(report.failed)} failed, {len(report.available1)} phase-1 "
+                f"quorum(s) remain and no phase-2 quorum: a leader can be elected, yet it "
+                f"cannot get anything accepted. Safe, not live.")
+    if report.available2:
+        raise Hint(f"{len(report.available2)} phase-2 quorum(s) of 4 are still available: "
+                   f"fail more nodes.")
+    raise Hint("no phase-1 quorum is left either: fail fewer nodes, so that 2 still work.")
+
+
+# ---- chapter 06: livelock
+
+@exercise
+def check_livelock_steps(answer):
+    """06: predict the length of the checker's shortest schedule for 5 ballots."""
+    from .livelock import livelock_search
+    value = _whole_number(answer)
+    truth = len(livelock_search(5).path)
+    if value == truth:
+        return (f"{truth} steps: every extra ballot costs three deliveries (the rival's higher "
+                f"Prepare, my lower one, and the Reject it earns).")
+    if value == 3 * 5:
+        raise Hint("three steps per ballot is right, but the first two ballots are free: both "
+                   "proposers start one at time 0, before any step.")
+    raise Hint("look at the table: how many steps does each extra ballot add?")
+
+
+@exercise
+def check_livelock_schedule(steps):
+    """06: a schedule (list of 'p1 -> a1' steps) that keeps two proposers from choosing a
+    value for at least 5 ballots."""
+    from .livelock import livelock_verdict
+    if not isinstance(steps, (list, tuple, str)):
+        raise Hint(f"give a list of steps such as ['p1 -> a1', 'p2 -> a1']; you gave {steps!r}.")
+    ok, why = livelock_verdict(steps, ballots=5)
+    if not ok:
+        raise Hint(why)
+    return why + " No bound on the number of ballots can rule this out."
+
+
+# ---- chapter 05: paxos -------------------------------------------------------------------
+ACCEPTOR_IDS = ("a1", "a2", "a3")
+
+
+def prediction_schedule() -> list:
+    """Chapter 05's schedule: p2 (number 1) gets v2 accepted by a3 alone, then p1 (number 2)
+    runs both phases with a2 and a3."""
+    from .actions import Deliver
+    from .protocols.paxos import Accept, Prepare, Promise
+    return [Deliver("p2", "a2", Prepare(1)), Deliver("p2", "a3", Prepare(1)),
+            Deliver("a2", "p2", Promise(1, None)), Deliver("a3", "p2", Promise(1, None)),
+            Deliver("p2", "a3", Accept(1, "v2")),
+            Deliver("p1", "a2", Prepare(2)), Deliver("p1", "a3", Prepare(2)),
+            Deliver("a2", "p1", Promise(2, None)), Deliver("a3", "p1", Promise(2, (1, "v2"))),
+            Deliver("p1", "a2", Accept(2, "v2")), Deliver("p1", "a3", Accept(2, "v2"))]
+
+
+def run_prediction_schedule():
+    """The schedule above in a controlled Simulation (returned, so it can be drawn)."""
+    from .actions import Controls
+    from .protocols.paxos import paxos_system
+    from .sim import Simulation
+    sim = Simulation(paxos_system(proposers=2, learners=1), controls=Controls())
+    for action in prediction_schedule():
+        sim.perform(action)
+    return sim
+
+
+@exercise
+def check_chosen_prediction(answer):
+    from .protocols.paxos import chosen_in_trace
+    chosen = chosen_in_trace(run_prediction_schedule().trace)
+    if answer not in ("v1", "v2", None, "nothing"):
+        raise Hint(f'answer "v1", "v2" or "nothing"; you gave {answer!r}.')
+    if answer != chosen[0]:
+        raise Hint("look at p1's promises: a3 reports that it accepted (1, 'v2'). Rule 2a "
+                   "makes p1 propose the value of the highest-numbered proposal reported.")
+    return (f"{chosen[0]} is chosen under number 2, although p1 wanted v1 and p2's own ballot "
+            f"never reached a majority.")
+
+
+def _proposer_class(cls):
+    from .protocols.paxos import Proposer
+    if not (isinstance(cls, type) and issubclass(cls, Proposer)):
+        raise Hint(f"give a class that extends Proposer (class MyProposer(Proposer): ...); "
+                   f"you gave {cls!r}.")
+    return cls
+
+
+def _draw_counterexample(path, title):
+    """Show a checker path as a diagram in the notebook (nothing outside one)."""
+    try:
+        from IPython import get_ipython
+        if get_ipython() is None:
+            return
+        from .viz import show, space_time
+        show(space_time(path.trace(), title=title))
+    except ImportError:   # pragma: no cover - IPython is always there in the course
+        return
+
+
+CHOOSE_VALUE_CASES = [
+    ({"a1": None, "a2": None}, "own"),
+    ({"a1": (1, "x"), "a2": None}, "x"),
+    ({"a1": (1, "x"), "a2": (3, "y")}, "y"),
+    ({"a1": (3, "y"), "a2": (1, "x"), "a3": None}, "y"),
+    ({"a1": (2, "z"), "a2": (5, "x"), "a3": (4, "y")}, "x"),
+]
+
+
+@exercise
+def check_choose_value(proposer_class):
+    from .actions import Controls
+    from .check import check
+    from .protocols.ballots import ModN
+    from .protocols.paxos import PAXOS_INVARIANTS, paxos_system, value_chosen
+    cls = _proposer_class(proposer_class)
+    r = check(paxos_system(proposers=2, learners=0, max_ballots=1, proposer=cls),
+              Controls(duplicate=True), invariants=PAXOS_INVARIANTS,
+              goals={"a value is chosen": value_chosen}, progress=False,
+              symmetric=ACCEPTOR_IDS)
+    if r.violation is not None:
+        _draw_counterexample(r.violation.path, f"'{r.violation.name}' broken")
+        raise Hint(f"the checker broke '{r.violation.name}' in {len(r.violation.path)} steps "
+                   f"(diagram above).")
+    if not r.goals["a value is chosen"].reached:
+        raise Hint("agreement holds, but no value can ever be chosen: propose something.")
+    probe = cls("p1", 0, "own", ACCEPTOR_IDS, ModN(1), 2, 2)
+    for promises, want in CHOOSE_VALUE_CASES:
+        got = probe.choose_value(dict(promises))
+        if got != want:
+            raise Hint(f"the checker found no problem with 2 proposers, but with promises "
+                       f"{promises} and its own value 'own' your proposer proposes {got!r}; "
+                       f"Paxos proposes {want!r} (with more proposers that matters).")
+    return (f"the checker proves agreement for 3 acceptors and "
+            f"2 proposers on a network that loses, duplicates and reorders ({r.states:,} "
+            f"states), and your choice is right on every test case.")
+
+
+@exercise
+def check_fixed_acceptor(acceptor_class):
+    from .actions import Controls
+    from .check import check
+    from .protocols.paxos import PAXOS_INVARIANTS, Acceptor, paxos_system, value_chosen
+    if not (isinstance(acceptor_class, type) and issubclass(acceptor_class, Acceptor)):
+        raise Hint(f"give a class that extends the buggy acceptor; you gave {acceptor_class!r}.")
+    r = check(paxos_system(proposers=2, learners=0, max_ballots=1, acceptor=acceptor_class),
+              Controls(duplicate=True), invariants=PAXOS_INVARIANTS,
+              goals={"a value is chosen": value_chosen}, progress=False,
+              symmetric=ACCEPTOR_IDS)
+    if r.violation is not None:
+        _draw_counterexample(r.violation.path, f"'{r.violation.name}' broken")
+        raise Hint(f"the checker still breaks '{r.violation.name}', in "
+                   f"{len(r.violation.path)} steps (diagram above).")
+    if not r.goals["a value is chosen"].reached:
+        raise Hint("safe, but nothing can ever be chosen: your acceptor must still accept "
+                   "an Accept that is not below its promise.")
+    return f"the checker finds agreement in all {r.states:,} states, and a value can be chosen."

@@ -13,6 +13,9 @@ from helpers import attached, plain
 from replib import Controls, Crash, Deliver, Network, Restart, Simulation, Uniform
 from replib.check import check
 from replib.faults import crash, heal, partition, restart
+from replib.protocols.misreadings import (
+    ForgetsPromise, IgnoresPrepareValue, IgnoresReports, OverwritesOnEqualPrepare,
+    PrepareWithValue, ValueInPrepare)
 from replib.protocols.paxos import (
     PAXOS_INVARIANTS,
     Accept,
@@ -452,12 +455,12 @@ def test_random_runs_never_choose_two_values(profile, until, chosen):
 
 def test_trace_analyses_see_a_lost_promise_and_two_chosen_values():
     """The trace analyses fail when they should.  An acceptor whose promise is not on disk
-    (``Amnesiac`` below) promises 1 at t=1, crashes at t=1.5 and restarts at t=2 with
+    (``ForgetsPromise``) promises 1 at t=1, crashes at t=1.5 and restarts at t=2 with
     promised None: promises_never_decrease sees it (a correct acceptor keeps 1).  Quorums
     that need not intersect (2 acceptors, q1 = q2 = 1) under a partition {p1, a1} | {p2,
     a2, ...}: each side chooses its own value, and chosen_in_trace lists both, in the
     order they were chosen (same time; a1 acts first)."""
-    for cls, ok in ((Acceptor, True), (Amnesiac, False)):
+    for cls, ok in ((Acceptor, True), (ForgetsPromise, False)):
         sim = Simulation(paxos_system(proposers=1, acceptor=cls, timeout=5),
                          faults=[crash("a1", at=1.5), restart("a1", at=2)])
         trace = sim.run()
@@ -556,19 +559,6 @@ def test_checker_quorums_that_do_not_intersect_break_agreement():
     assert r.violation.name == "agreement" and len(r.violation.path) == 6
 
 
-class Stubborn(Proposer):
-    """Misreading (i) of rule 2a: always proposes its own value, ignoring the reports."""
-
-    def choose_value(self, promises):
-        return self.value
-
-
-class Amnesiac(Acceptor):
-    """Misreading (ii): the promise is not on disk (the accepted value and votes are)."""
-
-    stable = ("accepted", "votes")
-
-
 class Clearing(Acceptor):
     """Misreading (iii) of rule 1b: a Prepare equal to the promise starts afresh: the
     acceptor forgets what it accepted and promises again with nothing to report."""
@@ -601,7 +591,7 @@ def test_checker_finds_a_proposer_that_ignores_reported_values():
     fails in 12 steps (10,052 states explored): p2 gets v2 accepted by a2 and a3 under 1;
     p1's phase-1 quorum {a1, a2} includes a2, which reports (1, v2), yet p1 proposes v1
     and a1, a2 accept it under 2."""
-    r = check(paxos_system(proposer=Stubborn, **TWO), Controls(timers=False),
+    r = check(paxos_system(proposer=IgnoresReports, **TWO), Controls(timers=False),
               invariants={"agreement": agreement}, progress=False, max_states=50_000)
     assert r.violation.name == "agreement" and len(r.violation.path) == 12
     assert r.states == 10052
@@ -617,7 +607,7 @@ def test_checker_finds_an_acceptor_that_forgets_its_promise():
     a1, a2 promise 2 to p1, a2 crashes and restarts, forgets, promises 1 to p2, accepts
     (1, v2) and then (2, v1); a1 accepts (2, v1) (chosen), a3 accepts (1, v2) (chosen)."""
     controls = Controls(max_crashes=1, crashable=("a2",), timers=False)
-    nodes = paxos_system(acceptor=Amnesiac, **TWO)
+    nodes = paxos_system(acceptor=ForgetsPromise, **TWO)
     r = check(nodes, controls, invariants=PAXOS_INVARIANTS, progress=False, max_states=10_000)
     assert r.violation.name == "accepted never above promised"
     assert len(r.violation.path) == 6 and r.violation.path.actions[-1] == Crash("a2")
@@ -662,3 +652,51 @@ def test_naive_ballots_alone_do_not_break_agreement_here():
     assert r.violation.path.actions[-4:] == [
         Deliver("p1", "a1", Accept(1, "v1")), Deliver("p1", "a2", Accept(1, "v1")),
         Deliver("p2", "a1", Accept(1, "v2")), Deliver("p2", "a2", Accept(1, "v2"))]
+
+
+ACCEPTORS = ("a1", "a2", "a3")
+
+
+def test_a_value_in_prepare_that_nobody_reads_is_harmless():
+    """Prepare carrying a value is only a misreading if someone uses the value: with
+    acceptors that ignore it, the checker proves agreement for 2 proposers x 1 ballot on a
+    duplicating network: exactly the state count of plain Paxos (10,979 with the acceptors'
+    symmetry; 63,227 without)."""
+    nodes = paxos_system(proposer=ValueInPrepare, acceptor=IgnoresPrepareValue, **TWO)
+    assert nodes[3].prepare() == PrepareWithValue(None, "v1")
+    r = check(nodes, Controls(duplicate=True), invariants=PAXOS_INVARIANTS, progress=False,
+              symmetric=ACCEPTORS)
+    assert r.ok and r.complete and r.states == 10979
+    plain_run = check(paxos_system(**TWO), Controls(duplicate=True), invariants=PAXOS_INVARIANTS,
+                      progress=False, symmetric=ACCEPTORS)
+    assert plain_run.states == r.states
+
+
+def test_an_acceptor_that_takes_the_value_of_an_equal_prepare_breaks_agreement():
+    """Phase 1b as some notes put it (a Prepare whose number equals the promise installs
+    its value): duplicated Prepares alone choose two values, with no phase 2 at all.  The
+    shortest run (8 steps): a1 gets Prepare(2, v1) twice, a2 and a3 get Prepare(1, v2)
+    twice (a2, a3 accept (1, v2): chosen), then a2 gets Prepare(2, v1) twice (a1, a2
+    accept (2, v1): chosen)."""
+    r = check(paxos_system(proposer=ValueInPrepare, acceptor=OverwritesOnEqualPrepare, **TWO),
+              Controls(duplicate=True), invariants={"agreement": agreement}, progress=False,
+              symmetric=ACCEPTORS)
+    assert r.violation.name == "agreement" and len(r.violation.path) == 8
+    delivered = [a.msg for a in r.violation.path.actions if isinstance(a, Deliver)]
+    assert any(isinstance(m, PrepareWithValue) and delivered.count(m) >= 2 for m in delivered)
+
+
+def test_symmetry_keeps_shortest_counterexamples_and_divides_the_states():
+    """Renaming interchangeable acceptors merges states but keeps distances: the proposer
+    that ignores reports fails agreement in 12 steps with or without symmetry (23,094 vs
+    4,584 states explored), and the symmetric path, renamed back, replays in the simulator."""
+    nodes = paxos_system(proposer=IgnoresReports, **TWO)
+    plain_run = check(nodes, Controls(duplicate=True), invariants={"agreement": agreement},
+                      progress=False)
+    sym = check(nodes, Controls(duplicate=True), invariants={"agreement": agreement},
+                progress=False, symmetric=ACCEPTORS)
+    assert (plain_run.states, sym.states) == (23094, 4584)
+    assert len(plain_run.violation.path) == len(sym.violation.path) == 12
+    assert not agreement(sym.violation.path.states[-1])
+    assert sorted(chosen_in_trace(sym.violation.path.trace())) == ["v1", "v2"]
+    assert len(sym.violation.path.trace().steps) == len(plain_run.violation.path.trace().steps)

@@ -76,6 +76,9 @@ class RoundId(Ballots):
         if not (isinstance(seen, tuple) and len(seen) == 2):
             raise ValueError(f"RoundId numbers are (round, id) pairs; got {seen!r}")
         rnd, other = seen
+        if not all(_natural(x) for x in seen):
+            raise ValueError(f"RoundId numbers are (round, id) pairs of whole numbers >= 0; "
+                             f"got {seen!r}")
         return (rnd, i) if i > other else (rnd + 1, i)
 
     def __eq__(self, other):
@@ -101,9 +104,15 @@ class Naive(Ballots):
         return hash("Naive")
 
 
+def _natural(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
 def _whole(seen):
     if isinstance(seen, bool) or not isinstance(seen, int):
         raise ValueError(f"this scheme's numbers are whole numbers; got {seen!r}")
+    if seen < 0:
+        raise ValueError(f"proposal numbers are never negative; got {seen!r}")
     return seen
 
 
@@ -111,7 +120,15 @@ SCHEMES = {"mod-n": ModN, "round-id": RoundId, "naive": Naive}
 
 
 def scheme(spec, proposers: int) -> Ballots:
-    """A Ballots object from a name ("mod-n", "round-id", "naive") or a Ballots object."""
+    """A Ballots object from a name ("mod-n", "round-id", "naive") or a Ballots object.
+
+    A ModN object must have room for every proposer: ModN(n) serves ids 0 to n - 1."""
+    if isinstance(spec, type) and issubclass(spec, Ballots):
+        raise ValueError(f"ballots={spec.__name__} is a class; pass an object such as "
+                         f"{'ModN(3)' if spec is ModN else spec.__name__ + '()'}")
+    if isinstance(spec, ModN) and spec.n < proposers:
+        raise ValueError(f"{spec!r} has proposer ids 0 to {spec.n - 1} only, but there are "
+                         f"{proposers} proposers: use ModN({proposers}) or more")
     if isinstance(spec, Ballots):
         return spec
     if spec == "mod-n":

@@ -49,6 +49,7 @@ forever (livelock, chapter 06).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from ..node import Node
@@ -164,7 +165,7 @@ class Proposer(Node):
     def __init__(self, id: str, index: int, value, acceptors, ballots: Ballots,
                  q1: int, q2: int, max_ballots: int | None = 2, timeout: float = 6.0,
                  backoff: str = "none", backoff_base: float = 1.0, backoff_cap: float = 32.0,
-                 active: bool = True):
+                 active: bool = True, start_after: float | None = None):
         super().__init__(id)
         self.seen = None         # the largest number used or heard of (on disk)
         self.tries = 0           # how many numbers it has tried (on disk)
@@ -176,7 +177,7 @@ class Proposer(Node):
         # configuration
         self.index = index
         self.value = value
-        self.acceptors = tuple(acceptors)
+        self.acceptors = set(acceptors)   # a set: no acceptor comes first (and it prints sorted)
         self.ballots = ballots
         self.q1, self.q2 = q1, q2
         self.max_ballots = max_ballots
@@ -185,10 +186,16 @@ class Proposer(Node):
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.active = active
+        self.start_after = start_after
 
     def on_start(self):
-        if self.active:
+        if not self.active:
+            return
+        if self.start_after is None:
             self.begin()
+        else:                    # start later: wait as after a backoff (in controlled mode,
+            self.phase = "waiting"          # firing this timer is "the proposer starts")
+            self.set_timer(Backoff(), self.start_after)
 
     def exhausted(self) -> bool:
         """Finished or out of attempts, for good (until a restart)."""
@@ -220,9 +227,13 @@ class Proposer(Node):
         self.tries += 1
         self.phase = "preparing"
         self.promises, self.accepts, self.proposed = {}, set(), None
-        for a in self.acceptors:
-            self.send(a, Prepare(self.ballot))
+        for a in sorted(self.acceptors):
+            self.send(a, self.prepare())
         self.set_timer(RetryTimeout(self.ballot), self.timeout)
+
+    def prepare(self):
+        """Rule 1a's message: the number alone (Prepare carries no value)."""
+        return Prepare(self.ballot)
 
     def on_promise(self, msg, sender):
         if msg.ballot != self.ballot or self.phase != "preparing":
@@ -233,7 +244,7 @@ class Proposer(Node):
             promised = sorted(self.promises)
             self.promises = {}                                # served their purpose
             self.phase = "accepting"
-            for a in promised if len(promised) >= self.q2 else self.acceptors:
+            for a in promised if len(promised) >= self.q2 else sorted(self.acceptors):
                 self.send(a, Accept(self.ballot, self.proposed))
 
     def choose_value(self, promises):
@@ -313,7 +324,8 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
                  max_ballots: int | None = 2, ballots="mod-n", q1: int | None = None,
                  q2: int | None = None, timeout: float = 6.0, backoff: str = "none",
                  backoff_base: float = 1.0, backoff_cap: float = 32.0, leader: str | None = None,
-                 acceptor=Acceptor, proposer=Proposer, learner=Learner) -> list:
+                 start_after=None, acceptor=Acceptor, proposer=Proposer,
+                 learner=Learner) -> list:
     """Acceptors "a1"..., proposers "p1"... and learners "l1"..., as a list of nodes for a
     Simulation or the checker.
 
@@ -322,7 +334,9 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
     "naive", or a Ballots object.  q1, q2: phase-1 and phase-2 quorum sizes (default: a
     majority; ``quorums.always_intersect`` says whether a choice is safe).  timeout,
     backoff ("none", "fixed", "random"), backoff_base, backoff_cap: when and how a
-    proposer retries.  leader: a proposer id; only it proposes.  acceptor, proposer,
+    proposer retries.  leader: a proposer id; only it proposes.  start_after: None (every
+    proposer starts at once) or one delay per proposer (None for "at once"); in controlled
+    mode a delayed proposer starts when its Backoff timer is fired.  acceptor, proposer,
     learner: classes to use instead (a variant to study, an exercise's answer): the system
     simulates and is checked exactly like the real one.
     """
@@ -348,13 +362,23 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
         raise ValueError(f"values: give one value per proposer ({proposers}), got {values}")
     if leader is not None and leader not in p_ids:
         raise ValueError(f"leader must be None or one of the proposers {p_ids}, got {leader!r}")
+    if start_after is None:
+        start_after = [None] * proposers
+    start_after = list(start_after)
+    if len(start_after) != proposers:
+        raise ValueError(f"start_after: give one delay (or None) per proposer ({proposers}), "
+                         f"got {start_after}")
+    for delay in start_after:
+        if delay is not None:
+            finite_time("start_after", delay, zero_ok=True)
     acc_cls = subclass_of("acceptor", acceptor, Acceptor)
     prop_cls = subclass_of("proposer", proposer, Proposer)
     learn_cls = subclass_of("learner", learner, Learner)
     return ([acc_cls(a, l_ids) for a in a_ids]
             + [prop_cls(p, i, v, a_ids, scheme_, q1, q2, max_ballots, timeout, backoff,
-                        backoff_base, backoff_cap, active=leader in (None, p))
-               for i, (p, v) in enumerate(zip(p_ids, values))]
+                        backoff_base, backoff_cap, active=leader in (None, p),
+                        start_after=delay)
+               for i, (p, v, delay) in enumerate(zip(p_ids, values, start_after))]
             + [learn_cls(name, q2) for name in l_ids])
 
 
@@ -375,9 +399,23 @@ def phase2_quorum(s) -> int:
     return len(acceptor_states(s)) // 2 + 1
 
 
+_last_chosen = [None, None]    # (state key, answer): the invariants ask about one state in turn
+
+
 def chosen(s) -> set:
     """Every value chosen at some point so far: accepted under one number by a phase-2
     quorum of acceptors (read from their ``votes``)."""
+    model = getattr(s, "_model", None)          # a checker state: numbered, cheap to key
+    key = None if model is None else (weakref.ref(model), s[0])
+    if key is not None and _last_chosen[0] == key:
+        return set(_last_chosen[1])
+    answer = _count_chosen(s)
+    if key is not None:
+        _last_chosen[:] = [key, frozenset(answer)]
+    return answer
+
+
+def _count_chosen(s) -> set:
     count = {}
     for a in acceptor_states(s):
         for vote in a.votes:
@@ -459,3 +497,26 @@ def chosen_in_trace(trace) -> list:
             if k >= q2 and value not in out:
                 out.append(value)
     return out
+
+
+def check_paxos(proposers: int = 2, ballots: int = 1, crashes: int = 0, acceptors: int = 3,
+                proposer=Proposer, acceptor=Acceptor, progress: bool = True, max_states=None):
+    """The chapter's exhaustive check: agreement, validity and "accepted never above
+    promised" in every reachable state, and whether a value can be chosen.
+
+    ``acceptors`` acceptors, ``proposers`` proposers trying ``ballots`` numbers each, no
+    learners (agreement is read from the acceptors' votes); the network loses, duplicates
+    and reorders (a duplicating network holds a set of messages: any of them may arrive
+    now, again later, or never, which is loss); ``crashes`` acceptor crashes, each followed
+    by any number of steps and possibly a restart from disk.  The acceptors are
+    interchangeable, so states that differ only by their names count once (symmetry)."""
+    from ..actions import Controls
+    from ..check import check
+    whole_number("crashes", crashes, 0)
+    nodes = paxos_system(acceptors, proposers, 0, max_ballots=ballots, proposer=proposer,
+                         acceptor=acceptor)
+    ids = tuple(f"a{i}" for i in range(1, acceptors + 1))
+    controls = Controls(duplicate=True, max_crashes=crashes, crashable=ids)
+    return check(nodes, controls, invariants=PAXOS_INVARIANTS,
+                 goals={"a value is chosen": value_chosen}, progress=progress,
+                 max_states=max_states, symmetric=ids if acceptors > 1 else None)

@@ -1,4 +1,4 @@
-"""Widgets: a trace player and a fault panel.
+"""Widgets: a trace player, a fault panel, and each chapter's explorer.
 
 Every button and slider calls a plain method (``player.step_forward()``,
 ``panel.add_fault("crash", "replica", 5)``), so the same behaviour is tested with pytest,
@@ -7,6 +7,12 @@ and a bad value shows a message in the widget instead of a traceback.
 
 from .commit import CommitExplorer
 from .faults import FaultPanel
+from .livelock import BackoffExplorer
+from .longrun import LongRun
+from .network import YouAreTheNetwork
+from .numbers import DuelExplorer
 from .player import TracePlayer
+from .quorum import QuorumExplorer
 
-__all__ = ["CommitExplorer", "FaultPanel", "TracePlayer"]
+__all__ = ["BackoffExplorer", "CommitExplorer", "DuelExplorer", "FaultPanel", "LongRun",
+           "QuorumExplorer", "TracePlayer", "YouAreTheNetwork"]

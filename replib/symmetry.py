@@ -1,0 +1,157 @@
+"""Symmetry reduction: states that differ only by renaming interchangeable nodes are one state.
+
+Three Paxos acceptors run the same code from the same initial state, and nothing else in
+the system treats one differently from another (a proposer sends to all of them, counts
+how many answered).  So a state in which a1 has promised 2 and a2 nothing behaves exactly
+like the state in which a2 has promised 2 and a1 nothing, with every message and every
+other node's memory renamed to match.  The checker can keep one state per such family
+(the smallest after renaming: its *canonical* form) and visit up to 3! = 6 times fewer.
+
+This is sound only when the nodes really are interchangeable: same class, same initial
+state up to their names, and no node (nor any invariant) treats them differently by name,
+for instance by sorting them and favouring the first.  Their names must not also be used
+as data (a value "a1" would be renamed too).  ``Symmetry`` checks what it can (same class,
+same initial state after renaming); the rest is the model's promise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from itertools import permutations
+
+from .state import freeze, thaw
+
+
+def relabel(value, names: dict):
+    """``value`` with every string that names a node replaced by its new name, at any depth
+    (tuples, lists, sets, dicts, frozen dataclasses such as messages and actions)."""
+    kind = type(value)
+    if kind is str:
+        return names.get(value, value)
+    if kind in (int, float, bool, type(None)):
+        return value
+    if kind is list:
+        return [relabel(v, names) for v in value]
+    if kind is tuple:
+        return tuple(relabel(v, names) for v in value)
+    if kind is set or kind is frozenset:
+        return kind(relabel(v, names) for v in value)
+    if kind is dict:
+        return {relabel(k, names): relabel(v, names) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: relabel(getattr(value, f.name), names)
+                   for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+class Symmetry:
+    """Canonical forms of a NodeModel's states under every renaming of ``ids``.
+
+    The model's states are tuples (nodes, in flight, timers, crashed, crashes) of numbers;
+    renaming works on those numbers through memo tables, so each node state, message and
+    timer is renamed once per permutation, however many system states contain it.
+    """
+
+    def __init__(self, model, ids):
+        ids = tuple(dict.fromkeys(ids))
+        unknown = [n for n in ids if n not in model.ids]
+        if unknown:
+            raise ValueError(f"symmetric names unknown node(s) {unknown}; nodes are "
+                             f"{list(model.ids)}")
+        if len(ids) < 2:
+            raise ValueError(f"symmetric needs two or more interchangeable nodes, got {list(ids)}")
+        kinds = {type(model._workers[model._index[n]]).__name__ for n in ids}
+        if len(kinds) > 1:
+            raise ValueError(f"symmetric nodes must be of one class; {list(ids)} are "
+                             f"{sorted(kinds)}")
+        crashable = model.controls.crashable
+        if crashable is not None and 0 < len(set(ids) & set(crashable)) < len(ids):
+            raise ValueError(f"crashable {list(crashable)} treats the symmetric nodes "
+                             f"{list(ids)} differently: make all or none of them crashable")
+        self.model = model
+        self.ids = ids
+        self.names = [dict(zip(ids, p)) for p in permutations(ids)][1:]   # not the identity
+        index = model._index
+        # where each position's node goes under each renaming
+        self.moves = [[index[names.get(n, n)] for n in model.ids] for names in self.names]
+        self._nodes = [{} for _ in self.names]
+        self._entries = [{} for _ in self.names]
+        self._timers = [{} for _ in self.names]
+
+    # ---- renaming the numbered pieces, once each ---------------------------------------
+    def _node(self, p, number):
+        table = self._nodes[p]
+        out = table.get(number)
+        if out is None:
+            frozen = self.model._node_states[number]
+            names = self.names[p]
+            renamed = type(frozen)._make(freeze(relabel(thaw(v), names)) for v in frozen)
+            out = table[number] = self.model._number_frozen(renamed)
+        return out
+
+    def _entry(self, p, k):
+        table = self._entries[p]
+        out = table.get(k)
+        if out is None:
+            out = table[k] = self.model._entry_number(relabel(self.model._entries[k],
+                                                              self.names[p]))
+        return out
+
+    def _timer(self, p, k):
+        table = self._timers[p]
+        out = table.get(k)
+        if out is None:
+            out = table[k] = self.model._timer_number(relabel(self.model._timer_entries[k],
+                                                              self.names[p]))
+        return out
+
+    def rename(self, state, p):
+        """The state with the p-th renaming applied."""
+        nodes, flight, timers, crashed, crashes = state
+        new = [0] * len(nodes)
+        for i, where in enumerate(self.moves[p]):
+            new[where] = self._node(p, nodes[i])
+        names, entries, entry = self.names[p], self._entries[p], self._entry
+        flight = [entries[k] if k in entries else entry(p, k) for k in flight]
+        flight.sort()
+        return (tuple(new), tuple(flight), tuple(sorted([self._timer(p, k) for k in timers])),
+                frozenset(names.get(n, n) for n in crashed), crashes)
+
+    # ---- canonical forms ----------------------------------------------------------------
+    def canonical(self, state):
+        """The smallest state among all renamings of ``state`` (nodes compared first)."""
+        return self.canonical_with(state)[0]
+
+    def canonical_with(self, state):
+        """(canonical form, p) where p is the renaming that gives it (-1: none needed)."""
+        nodes = state[0]
+        size = len(nodes)
+        best_nodes, ties = nodes, [-1]
+        for p, moves in enumerate(self.moves):
+            table = self._nodes[p]
+            new = [0] * size
+            for i in range(size):
+                number = nodes[i]
+                renamed = table.get(number)
+                new[moves[i]] = self._node(p, number) if renamed is None else renamed
+            new = tuple(new)
+            if new < best_nodes:
+                best_nodes, ties = new, [p]
+            elif new == best_nodes:
+                ties.append(p)
+        if ties == [-1]:
+            return state, -1
+        if len(ties) == 1:
+            return self.rename(state, ties[0]), ties[0]
+        best = None
+        for p in ties:
+            candidate = state if p == -1 else self.rename(state, p)
+            key = (candidate[1], candidate[2], tuple(sorted(candidate[3])), candidate[4])
+            if best is None or key < best[0]:
+                best = (key, candidate, p)
+        return best[1], best[2]
+
+    def inverse(self, p) -> dict:
+        """The renaming that undoes the p-th one."""
+        return {new: old for old, new in self.names[p].items()}
