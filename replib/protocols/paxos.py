@@ -124,6 +124,28 @@ def above(n, promised) -> bool:
     return promised is None or n > promised
 
 
+def promise_ok(n, promised) -> bool:
+    """Rule 1b's test: promise n only if nothing higher or equal was promised (n > promised).
+    Shared with Multi-Paxos (``multipaxos.py``), whose acceptors promise for every slot."""
+    return above(n, promised)
+
+
+def accept_ok(n, promised) -> bool:
+    """Rule 2b's test: accept under n unless a higher number was promised (n >= promised).
+    Shared with Multi-Paxos, whose acceptors apply it slot by slot."""
+    return promised is None or n >= promised
+
+
+def value_to_propose(reports, own):
+    """Rule 2a: the value of the highest-numbered proposal among ``reports`` ((number, value)
+    pairs, or None for "accepted nothing"), or ``own`` if none reports one.  Shared with
+    Multi-Paxos, which applies it slot by slot (``own`` is then a no-op)."""
+    reported = [acc for acc in reports if acc is not None]
+    if not reported:
+        return own
+    return max(reported, key=lambda acc: acc[0])[1]
+
+
 class Acceptor(Node):
     """Promises and accepts (rules 1b and 2b); remembers both on its disk."""
 
@@ -137,14 +159,14 @@ class Acceptor(Node):
         self.learners = tuple(learners)
 
     def on_prepare(self, msg, sender):
-        if above(msg.ballot, self.promised):                 # rule 1b: n > promised
+        if promise_ok(msg.ballot, self.promised):            # rule 1b: n > promised
             self.promised = msg.ballot                        # on disk before the answer
             self.send(sender, Promise(msg.ballot, self.accepted))
         else:
             self.send(sender, Reject(msg.ballot, self.promised))
 
     def on_accept(self, msg, sender):
-        if self.promised is None or msg.ballot >= self.promised:   # rule 2b: n >= promised
+        if accept_ok(msg.ballot, self.promised):             # rule 2b: n >= promised
             self.promised = msg.ballot
             self.accepted = (msg.ballot, msg.value)
             self.votes.add(self.accepted)
@@ -250,10 +272,7 @@ class Proposer(Node):
     def choose_value(self, promises):
         """Rule 2a: the value of the highest-numbered proposal the promises report, or my
         own value if none reports one.  ``promises``: acceptor -> (number, value) or None."""
-        reported = [acc for acc in promises.values() if acc is not None]
-        if not reported:
-            return self.value
-        return max(reported, key=lambda acc: acc[0])[1]
+        return value_to_propose(promises.values(), self.value)
 
     def on_accepted(self, msg, sender):
         if msg.ballot != self.ballot or self.phase != "accepting":
@@ -500,7 +519,8 @@ def chosen_in_trace(trace) -> list:
 
 
 def check_paxos(proposers: int = 2, ballots: int = 1, crashes: int = 0, acceptors: int = 3,
-                proposer=Proposer, acceptor=Acceptor, progress: bool = True, max_states=None):
+                proposer=Proposer, acceptor=Acceptor, progress: bool = True, max_states=None,
+                max_depth=None):
     """The chapter's exhaustive check: agreement, validity and "accepted never above
     promised" in every reachable state, and whether a value can be chosen.
 
@@ -509,7 +529,9 @@ def check_paxos(proposers: int = 2, ballots: int = 1, crashes: int = 0, acceptor
     and reorders (a duplicating network holds a set of messages: any of them may arrive
     now, again later, or never, which is loss); ``crashes`` acceptor crashes, each followed
     by any number of steps and possibly a restart from disk.  The acceptors are
-    interchangeable, so states that differ only by their names count once (symmetry)."""
+    interchangeable, so states that differ only by their names count once (symmetry).
+    max_depth: check only the runs of up to that many steps (every one of them), for
+    configurations too big to finish."""
     from ..actions import Controls
     from ..check import check
     whole_number("crashes", crashes, 0)
@@ -519,4 +541,5 @@ def check_paxos(proposers: int = 2, ballots: int = 1, crashes: int = 0, acceptor
     controls = Controls(duplicate=True, max_crashes=crashes, crashable=ids)
     return check(nodes, controls, invariants=PAXOS_INVARIANTS,
                  goals={"a value is chosen": value_chosen}, progress=progress,
-                 max_states=max_states, symmetric=ids if acceptors > 1 else None)
+                 max_states=max_states, max_depth=max_depth,
+                 symmetric=ids if acceptors > 1 else None)
