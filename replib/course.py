@@ -14,12 +14,12 @@ from .sim import Simulation
 from .trace import Trace
 from .viz import describe, show, space_time, topology, topology_of
 from .viz.charts import bars, latency_distributions, lines, percentile, timeline
-from .widgets import (BackoffExplorer, CommitExplorer, DuelExplorer, FaultPanel, LongRun,
-                      QuorumExplorer, TracePlayer, YouAreTheNetwork)
+from .widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelExplorer,
+                      FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
 from .widgets.replication import ReplicationExplorer
 from .viz.phases import space_time_phases
 from .viz.quorums import draw_quorums
-from . import exercises, experiments, history, livelock, partitions, proposal_numbers
+from . import compare, exercises, experiments, history, livelock, partitions, proposal_numbers
 
 __all__ = [
     "Client", "Constant", "Controls", "Crash", "Deliver", "Drop", "FaultPanel", "Fire",
@@ -30,5 +30,5 @@ __all__ = [
     "ReplicationExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars", "experiments",
     "history", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
     "LongRun", "QuorumExplorer", "YouAreTheNetwork", "space_time_phases", "draw_quorums",
-    "livelock", "partitions", "proposal_numbers",
+    "livelock", "partitions", "proposal_numbers", "compare", "ComparisonExplorer",
 ]

@@ -146,3 +146,15 @@ def test_the_explorer_refuses_bad_arguments():
         QuorumExplorer(n=12)
     with pytest.raises(ValueError, match="q2 must be a whole number from 1 to 9, got 0"):
         QuorumExplorer(q2=0)
+
+
+def test_redrawing_does_not_pile_up_open_figures():
+    """A widget redraws on every change; each picture is closed once it is encoded, so a
+    lecture's worth of changes does not keep hundreds of figures in memory."""
+    import matplotlib.pyplot as plt
+    from replib.widgets.quorum import QuorumExplorer
+    w = QuorumExplorer(n=5, q1=3, q2=3)
+    before = len(plt.get_fignums())
+    for q1 in (2, 3, 4, 2):
+        w.q1.value = q1
+    assert len(plt.get_fignums()) == before

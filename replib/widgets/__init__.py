@@ -6,6 +6,7 @@ and a bad value shows a message in the widget instead of a traceback.
 """
 
 from .commit import CommitExplorer
+from .comparison import ComparisonExplorer
 from .faults import FaultPanel
 from .livelock import BackoffExplorer
 from .longrun import LongRun
@@ -14,5 +15,5 @@ from .numbers import DuelExplorer
 from .player import TracePlayer
 from .quorum import QuorumExplorer
 
-__all__ = ["BackoffExplorer", "CommitExplorer", "DuelExplorer", "FaultPanel", "LongRun",
+__all__ = ["BackoffExplorer", "CommitExplorer", "ComparisonExplorer", "DuelExplorer", "FaultPanel", "LongRun",
            "QuorumExplorer", "TracePlayer", "YouAreTheNetwork"]

@@ -12,6 +12,7 @@ import html
 import statistics
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 
 from ..experiments import mode_label, write_latencies
 from ..faults import crash
@@ -26,8 +27,12 @@ MODES = ("async", "semi-sync", "sync")
 
 
 def _img(fig) -> str:
+    """The figure as an HTML image with its alt text; the figure is closed (a widget redraws
+    often, and every open figure keeps its memory)."""
     png = base64.b64encode(to_png(fig)).decode("ascii")
-    return f"<img src='data:image/png;base64,{png}' alt='{html.escape(fig.alt_text, quote=True)}' />"
+    alt = html.escape(fig.alt_text, quote=True)
+    plt.close(fig)
+    return f"<img src='data:image/png;base64,{png}' alt='{alt}' />"
 
 
 class ReplicationExplorer:
