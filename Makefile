@@ -1,12 +1,15 @@
 # Replication: preventing divergence -- the two commands a reader needs:
 #   make lab    set up .venv if needed, then open the course in JupyterLab
 #   make test   set up .venv if needed, then run the whole suite (unit tests + every notebook with nbval)
+# For lecturers: make lecture NB=05 (one chapter in Voila: code hidden, widgets live; without NB, all
+# chapters), make html (the whole course as static HTML in build/html/, readable without a kernel).
 # For contributors: make notebooks (rebuild notebook outputs and student copies), make bench
 # (runs every bench/*.py except helpers named _*.py).
 #
 # Needs Python 3.11+; override the interpreter with  make PYTHON=python3.12 ...
 # Extra arguments: make test PYTEST_ARGS="-x -k sim" PYTEST_JOBS=0, make lab LAB_ARGS="--port 8899 --no-browser",
-#                  make notebooks NB="00 05".
+#                  make notebooks NB="00 05", make lecture NB=05 LECTURE_ARGS="--port 8899",
+#                  make html NB="00 05" HTML_ARGS="--out /tmp/course --no-input".
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +20,7 @@ START := notebooks/00-start-here.ipynb
 # matplotlib must use the notebook's inline backend in kernels, whatever the caller's shell says
 unexport MPLBACKEND
 
-.PHONY: lab test notebooks bench venv clean-venv
+.PHONY: lab test notebooks lecture html bench venv clean-venv
 
 venv: $(STAMP)
 
@@ -48,6 +51,23 @@ test: $(STAMP)
 
 notebooks: $(STAMP)
 	$(VPY) tools/build_notebooks.py $(NB)
+
+# Lecture mode: Voila runs the chapter in a fresh kernel and shows its Markdown, outputs and live
+# widgets without the code. It opens a browser where there is a display and prints the address either
+# way (add LECTURE_ARGS="--Voila.ip=0.0.0.0" to reach it from another machine). Unlike JupyterLab it
+# does not refuse to run as root, so it needs no --allow-root. NB=05 picks notebooks/05-*.ipynb;
+# without NB it serves notebooks/ as a list of chapters.
+LECTURE_NB = $(if $(strip $(NB)),$(firstword $(wildcard notebooks/$(firstword $(NB))-*.ipynb notebooks/$(firstword $(NB)))),notebooks/)
+NO_BROWSER := $(if $(DISPLAY)$(WAYLAND_DISPLAY)$(filter Darwin,$(shell uname -s 2>/dev/null)),,--no-browser)
+
+lecture: $(STAMP)
+	@test -n "$(LECTURE_NB)" || { echo "make lecture: no notebook notebooks/$(firstword $(NB))-*.ipynb; chapters: $(notdir $(wildcard notebooks/[0-9][0-9]-*.ipynb))" >&2; exit 1; }
+	$(VENV)/bin/voila $(LECTURE_NB) $(NO_BROWSER) $(LECTURE_ARGS)
+
+# Static HTML of the whole course (tools/export_html.py: executes each student copy, stores its widget
+# state, writes build/html/NN-name.html and build/html/index.html).
+html: $(STAMP)
+	$(VPY) tools/export_html.py $(NB) $(HTML_ARGS)
 
 bench: $(STAMP)
 	@set -e; found=0; for f in bench/*.py; do \

@@ -90,4 +90,5 @@ def test_readme_commands_are_what_ci_runs():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make lab" in readme and "make test" in readme
     ci = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert "make test" in ci and "set -euo pipefail" in ci
+    runs_tests = [ln for ln in ci if ln == "make test" or ln.startswith("make test ||")]
+    assert runs_tests and "set -euo pipefail" in ci
