@@ -13,6 +13,7 @@ from helpers import attached, plain
 from replib import Controls, Crash, Deliver, Network, Restart, Simulation, Uniform
 from replib.check import check
 from replib.faults import crash, heal, partition, restart
+from replib.proposal_numbers import EagerAcceptor
 from replib.protocols.misreadings import (
     ForgetsPromise, IgnoresPrepareValue, IgnoresReports, OverwritesOnEqualPrepare,
     PrepareWithValue, ValueInPrepare)
@@ -572,17 +573,6 @@ class Clearing(Acceptor):
             super().on_prepare(msg, sender)
 
 
-class Eager(Acceptor):
-    """Another misreading of rule 1b: promises when n >= promised (not strictly above)."""
-
-    def on_prepare(self, msg, sender):
-        if self.promised is None or msg.ballot >= self.promised:
-            self.promised = msg.ballot
-            self.send(sender, Promise(msg.ballot, self.accepted))
-        else:
-            self.send(sender, Reject(msg.ballot, self.promised))
-
-
 TWO = dict(proposers=2, learners=0, max_ballots=1)
 
 
@@ -642,12 +632,12 @@ def test_naive_ballots_alone_do_not_break_agreement_here():
     of promises for one number cannot both form, and only a proposer with a quorum of
     promises sends Accept: the checker finds all 2,441 states safe (8,598
     transitions, depth 13).  With an acceptor that also promises an equal number
-    (``Eager``), both proposers run phase 2 under 1 and agreement fails in 12 steps: it
+    (``EagerAcceptor``), both proposers run phase 2 under 1 and agreement fails in 12 steps: it
     takes both misreadings together."""
     r = check(paxos_system(ballots="naive", **TWO), Controls(timers=False),
               invariants=PAXOS_INVARIANTS, progress=False)
     assert r.ok and r.complete and (r.states, r.transitions, r.max_depth) == (2441, 8598, 13)
-    r = check(paxos_system(ballots="naive", acceptor=Eager, **TWO), Controls(timers=False),
+    r = check(paxos_system(ballots="naive", acceptor=EagerAcceptor, **TWO), Controls(timers=False),
               invariants={"agreement": agreement}, progress=False, max_states=20_000)
     assert r.violation.name == "agreement" and len(r.violation.path) == 12
     assert r.violation.path.actions[-4:] == [

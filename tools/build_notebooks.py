@@ -402,8 +402,9 @@ def relative(path: Path) -> str:
         return str(path)
 
 
-def source_notebooks(names: list[str]) -> list[Path]:
-    available = sorted(SOLUTIONS.glob("*.ipynb"))
+def pick_notebooks(available: list[Path], names: list[str], tool: str) -> list[Path]:
+    """The notebooks among ``available`` that ``names`` pick (a stem, its NN prefix, or a
+    file name), in order of the names; all of them when no name is given."""
     if not names:
         return available
     chosen = []
@@ -412,9 +413,13 @@ def source_notebooks(names: list[str]) -> list[Path]:
         hits = [p for p in available if p.stem == stem or p.stem.startswith(stem + "-")]
         if not hits:
             known = ", ".join(p.stem for p in available) or "none"
-            raise SystemExit(f"build_notebooks: no source notebook matches {name!r} (available: {known})")
+            raise SystemExit(f"{tool}: no notebook matches {name!r} (available: {known})")
         chosen.extend(h for h in hits if h not in chosen)
     return chosen
+
+
+def source_notebooks(names: list[str]) -> list[Path]:
+    return pick_notebooks(sorted(SOLUTIONS.glob("*.ipynb")), names, "build_notebooks")
 
 
 def build_one(source: Path) -> tuple[float, float]:

@@ -37,6 +37,9 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_notebooks import pick_notebooks  # noqa: E402  (a sibling script, not a package)
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 DEFAULT_OUT = REPO / "build" / "html"
@@ -47,17 +50,7 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 def chosen_notebooks(names: list[str]) -> list[Path]:
     """notebooks/NN-name.ipynb in course order; names match a stem or its NN prefix."""
     available = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-    if not names:
-        return available
-    chosen = []
-    for name in names:
-        stem = Path(name).name.removesuffix(".ipynb")
-        hits = [p for p in available if p.stem == stem or p.stem.startswith(stem + "-")]
-        if not hits:
-            known = ", ".join(p.stem for p in available) or "none"
-            raise SystemExit(f"export_html: no notebook matches {name!r} (available: {known})")
-        chosen.extend(h for h in hits if h not in chosen)
-    return sorted(chosen)
+    return sorted(pick_notebooks(available, names, "export_html"))
 
 
 def title_of(nb, fallback: str) -> str:
