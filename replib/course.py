@@ -19,7 +19,9 @@ from .widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelE
 from .widgets.replication import ReplicationExplorer
 from .viz.phases import space_time_phases
 from .viz.quorums import draw_quorums
-from . import compare, exercises, experiments, history, livelock, partitions, proposal_numbers
+from . import exercises, history
+from .experiments import (atomic_commit, compare, livelock, partitions, primary_backup,
+                          proposal_numbers, sync_async)
 
 __all__ = [
     "Client", "Constant", "Controls", "Crash", "Deliver", "Drop", "FaultPanel", "Fire",
@@ -27,7 +29,8 @@ __all__ = [
     "Request", "Restart", "Server", "Simulation", "Trace", "TracePlayer", "Uniform", "check",
     "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
     "partition", "restart", "show", "space_time", "topology", "topology_of",
-    "ReplicationExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars", "experiments",
+    "ReplicationExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
+    "sync_async", "primary_backup", "atomic_commit",
     "history", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
     "LongRun", "QuorumExplorer", "YouAreTheNetwork", "space_time_phases", "draw_quorums",
     "livelock", "partitions", "proposal_numbers", "compare", "ComparisonExplorer",

@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from replib.experiments import (CRASH_POINTS, commit_with_crash, crash_point_table,
+from replib.experiments.atomic_commit import (CRASH_POINTS, commit_with_crash, crash_point_table,
                                 doubt_durations, messages_per_transaction, outcome_text,
                                 transaction_latencies)
 from replib.network import Constant, LongTail

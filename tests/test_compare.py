@@ -3,8 +3,8 @@ show, and the facts the chapter states about each approach."""
 
 import pytest
 
-from replib import compare as C
-from replib.compare import compare, run
+from replib.experiments import compare as C
+from replib.experiments.compare import compare, run
 from replib.network import Constant, LongTail
 
 # compare() with its defaults: n = 3, 10 writes, seed 0, latency uniform 0.5..1.5, the leader

@@ -4,8 +4,8 @@ import types
 
 import pytest
 
-from replib import compare as compare_module
-from replib.compare import compare
+from replib.experiments import compare as compare_module
+from replib.experiments.compare import compare
 from replib.network import LongTail, Uniform
 from replib.widgets import comparison
 from replib.widgets.comparison import (COLUMNS, CRASHES, PLOTS, TAILS, ComparisonExplorer,

@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from replib.experiments import (lost_after_primary_crash, messages_per_write,
+from replib.experiments.sync_async import (lost_after_primary_crash, messages_per_write,
                                 service_after_backup_crash, write_latencies)
 from replib.network import Constant
 

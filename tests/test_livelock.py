@@ -13,7 +13,7 @@ import pytest
 
 from replib import exercises
 from replib.check import Path
-from replib.livelock import (
+from replib.experiments.livelock import (
     DUEL_SEED,
     LIMIT,
     POLICIES,

@@ -1,4 +1,4 @@
-"""Chapter 04's experiments (replib.partitions) and exercise checks: a crash and a partition
+"""Chapter 04's experiments (replib.experiments.partitions) and exercise checks: a crash and a partition
 look the same from the other side; both sides active diverge, the majority rule keeps one;
 epochs order leaders and fence the stale one; quorum reports count exactly."""
 
@@ -7,8 +7,8 @@ from math import comb
 import pytest
 
 from replib import exercises
-from replib.experiments import split_brain
-from replib.partitions import (
+from replib.experiments.primary_backup import split_brain
+from replib.experiments.partitions import (
     FIVE_SPLIT,
     RULES,
     crash_or_partition,

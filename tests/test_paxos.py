@@ -13,7 +13,7 @@ from helpers import attached, plain
 from replib import Controls, Crash, Deliver, Network, Restart, Simulation, Uniform
 from replib.check import check
 from replib.faults import crash, heal, partition, restart
-from replib.proposal_numbers import EagerAcceptor
+from replib.experiments.proposal_numbers import EagerAcceptor
 from replib.protocols.misreadings import (
     ForgetsPromise, IgnoresPrepareValue, IgnoresReports, OverwritesOnEqualPrepare,
     PrepareWithValue, ValueInPrepare)

@@ -1,4 +1,4 @@
-"""Chapter 07, proposal numbers (replib.proposal_numbers, the DuelExplorer widget, the
+"""Chapter 07, proposal numbers (replib.experiments.proposal_numbers, the DuelExplorer widget, the
 chapter's exercise checks and the bad-input checks added to ballots.py): exact numbers,
 exact checker counts and counterexample lengths, measured without symmetry reduction."""
 
@@ -10,7 +10,7 @@ from helpers import attached, plain
 from replib import exercises
 from replib.actions import Controls, Deliver
 from replib.check import NodeModel, can_still_reach, check
-from replib.proposal_numbers import (
+from replib.experiments.proposal_numbers import (
     CHECKED,
     Duel,
     EagerAcceptor,

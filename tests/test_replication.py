@@ -10,7 +10,7 @@ from helpers import plain
 from replib import Controls, Crash, Deliver, Fire, Network, Simulation, Uniform
 from replib.check import check
 from replib.clients import NextOp, Reply, Request, RequestTimeout
-from replib.experiments import split_brain
+from replib.experiments.primary_backup import split_brain
 from replib.faults import crash, drop, heal, partition, restart
 from replib.protocols.replication import (
     Ack,

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 
-from ..partitions import _nodes, quorum_report
+from ..experiments.partitions import _nodes, quorum_report
 from ..validate import whole_number
 from . import palette as P
 from .sequence import DPI
@@ -101,7 +101,7 @@ def draw_quorums(nodes=5, q1=None, q2=None, failed=(), limit: int = 10, title=No
     nodes: a number (the nodes are n1, n2, ...) or a list of names, at most 12.
     failed: names (or one string "n2, n4"); limit: how many small panels per quorum size
     (the last one says how many more there are; available quorums come first).  Bad input
-    is a ValueError from ``replib.partitions.quorum_report``."""
+    is a ValueError from ``replib.experiments.partitions.quorum_report``."""
     report = quorum_report(nodes, q1, q2, failed)
     whole_number("limit", limit, 1, 40)
     if len(report.nodes) > MAX_DRAWN:

@@ -13,7 +13,7 @@ import html
 
 import ipywidgets as widgets
 
-from ..experiments import CRASH_POINTS, commit_with_crash, doubt_durations, outcome_text
+from ..experiments.atomic_commit import CRASH_POINTS, commit_with_crash, doubt_durations, outcome_text
 from ..protocols.twopc import doubt_intervals, final_outcomes
 from ..viz import space_time
 from ..viz.charts import timeline

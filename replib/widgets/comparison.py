@@ -13,7 +13,7 @@ import html
 
 import ipywidgets as widgets
 
-from ..compare import (Table, compare, plot_delays, plot_latency, plot_lost_writes,
+from ..experiments.compare import (Table, compare, plot_delays, plot_latency, plot_lost_writes,
                        plot_messages, plot_throughput)
 from ..network import LongTail, Uniform
 from ..viz import _close

@@ -13,7 +13,7 @@ import html
 
 import ipywidgets as widgets
 
-from ..livelock import LIMIT, PROGRESS_ABOVE, decision_histograms, decision_stats
+from ..experiments.livelock import LIMIT, PROGRESS_ABOVE, decision_histograms, decision_stats
 from .faults import LATENCIES, latency_model
 from .replication import _img
 

@@ -13,7 +13,7 @@ import html
 
 import ipywidgets as widgets
 
-from ..proposal_numbers import duel_chart, simulate_duel
+from ..experiments.proposal_numbers import duel_chart, simulate_duel
 from ..protocols.ballots import ModN
 from .replication import _img
 

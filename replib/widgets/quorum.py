@@ -13,7 +13,7 @@ import html
 
 import ipywidgets as widgets
 
-from ..partitions import quorum_report
+from ..experiments.partitions import quorum_report
 from ..validate import whole_number
 from ..viz.quorums import draw_quorums
 from .replication import _img

@@ -14,7 +14,7 @@ import statistics
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from ..experiments import mode_label, write_latencies
+from ..experiments.sync_async import mode_label, write_latencies
 from ..faults import crash
 from ..network import Network
 from ..protocols.replication import replication_system

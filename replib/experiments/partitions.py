@@ -18,13 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .faults import crash, heal, partition
-from .history import diverged, lost_writes
-from .network import Constant, Network
-from .protocols.replication import Replica, replica_ids, replication_system
-from .quorums import check_sizes, quorums
-from .sim import Simulation
-from .validate import finite_time, whole_number
+from ..faults import crash, heal, partition
+from ..history import diverged, lost_writes
+from ..network import Constant, Network
+from ..protocols.replication import Replica, replica_ids, replication_system
+from ..quorums import check_sizes, quorums
+from ..sim import Simulation
+from ..validate import finite_time, whole_number
 
 # ---- what one node sees ---------------------------------------------------------------------
 

@@ -64,15 +64,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .clients import Client, NextOp, Reply
-from .faults import crash as crash_fault
-from .faults import cut
-from .history import linearizable, linearizable_kv, lost_writes
-from .network import LATENCY_MODELS, Constant, Network, Uniform
-from .protocols import threepc, twopc
-from .protocols.replication import Replica, ReplicationClient, replication_system
-from .sim import Simulation
-from .validate import finite_time, whole_number
+from ..clients import Client, NextOp, Reply
+from ..faults import crash as crash_fault
+from ..faults import cut
+from ..history import linearizable, linearizable_kv, lost_writes
+from ..network import LATENCY_MODELS, Constant, Network, Uniform
+from ..protocols import threepc, twopc
+from ..protocols.replication import Replica, ReplicationClient, replication_system
+from ..sim import Simulation
+from ..validate import finite_time, whole_number
 
 __all__ = [
     "APPROACHES",
@@ -235,7 +235,7 @@ def approach_names() -> list:
 def _multipaxos_module():
     """The Multi-Paxos module, or None while it is not written yet."""
     try:
-        from .protocols import multipaxos
+        from ..protocols import multipaxos
     except ImportError:
         return None
     return multipaxos if hasattr(multipaxos, "multipaxos_system") else None
@@ -679,8 +679,8 @@ def _bar_chart(table, what, values, ylabel, title, fmt="{:.3g}", expected=None, 
     ``expected``: a second, lighter bar beside each, the taxonomy's count."""
     from matplotlib.patches import Patch
 
-    from .viz import charts
-    from .viz import palette as P
+    from ..viz import charts
+    from ..viz import palette as P
     fig, ax = charts._figure(9.0, 5.0)
     ax.set_position((0.09, 0.17, 0.89, 0.72))
     width = 0.38 if expected else 0.7

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .actions import Deliver
-from .faults import crash
-from .network import Network, Uniform
-from .protocols.ballots import Ballots, ModN, RoundId, scheme
-from .protocols.paxos import Acceptor, Promise, Reject, paxos_system
-from .sim import Simulation
-from .trace import Trace
-from .validate import whole_number
-from .viz import palette as P
-from .viz.charts import _figure, _finish, lines, series_style
+from ..actions import Deliver
+from ..faults import crash
+from ..network import Network, Uniform
+from ..protocols.ballots import Ballots, ModN, RoundId, scheme
+from ..protocols.paxos import Acceptor, Promise, Reject, paxos_system
+from ..sim import Simulation
+from ..trace import Trace
+from ..validate import whole_number
+from ..viz import palette as P
+from ..viz.charts import _figure, _finish, lines, series_style
 
 # ---- the acceptor that promises an equal number ------------------------------------------
 

@@ -22,12 +22,12 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .actions import Controls, Deliver
-from .check import Result, check
-from .network import Network, Uniform
-from .protocols.paxos import chosen, paxos_system
-from .sim import Simulation
-from .validate import finite_time, whole_number
+from ..actions import Controls, Deliver
+from ..check import Result, check
+from ..network import Network, Uniform
+from ..protocols.paxos import chosen, paxos_system
+from ..sim import Simulation
+from ..validate import finite_time, whole_number
 
 #: the latency of the chapter's runs: every message takes between 0.5 and 1.5, uniformly
 DEFAULT_LATENCY = Uniform(0.5, 1.5)
@@ -295,8 +295,8 @@ def decision_histograms(stats: dict, title: str | None = None):
     style and marker; undecided runs are counted in the legend."""
     from matplotlib.figure import Figure
 
-    from .viz import palette as P
-    from .viz.charts import series_style
+    from ..viz import palette as P
+    from ..viz.charts import series_style
 
     if not isinstance(stats, dict) or not stats or not all(
             isinstance(s, DecisionStats) for s in stats.values()):
@@ -598,8 +598,8 @@ def livelock_verdict(steps, ballots: int = 5) -> tuple[bool, str]:
 def duel_diagram(sim_or_trace, title: str | None = None):
     """The space-time diagram of a run, with every ballot's start marked on its proposer's
     lane ("ballot 3"), and the ballots listed in the alt text."""
-    from .viz import palette as P
-    from .viz import space_time
+    from ..viz import palette as P
+    from ..viz import space_time
 
     trace = getattr(sim_or_trace, "trace", sim_or_trace)
     fig = space_time(trace, title=title)

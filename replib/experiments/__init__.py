@@ -1,0 +1,11 @@
+"""The chapters' experiments, one module per topic: each runs the simulator or the checker
+from a seed it takes and returns plain numbers, tables or figures.
+
+- ``sync_async``: chapter 01 (latency, messages, lost writes)
+- ``primary_backup``: chapter 02 (the failure stories of primary/backup)
+- ``atomic_commit``: chapter 03 (two-phase commit and 3PC under crashes)
+- ``partitions``: chapter 04 (partitions, majorities, quorums)
+- ``livelock``: chapter 06 (dueling proposers, backoff)
+- ``proposal_numbers``: chapter 07 (Chubby's numbers, (round, id) pairs, collisions)
+- ``compare``: chapter 08 (the approaches side by side)
+"""
