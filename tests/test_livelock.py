@@ -1,5 +1,5 @@
 """Chapter 06: dueling proposers, ballots and messages to a decision per retry policy, the
-checker's shortest livelock schedules, the schedule replayer, its exercise checks, and the
+checker's shortest livelock schedules, the schedule replayer and its verdict, and the
 backoff explorer.
 
 The figures pinned here were measured with ``replib/livelock.py`` as it is (Uniform(0.5,
@@ -11,7 +11,6 @@ import math
 
 import pytest
 
-from replib import exercises
 from replib.check import Path
 from replib.experiments.livelock import (
     DUEL_SEED,
@@ -351,7 +350,7 @@ def test_message_text_is_how_schedules_write_messages():
     assert message_text(Reject(1, None)) == "Reject(1, None)"
 
 
-# ---- the verdict and the exercise checks ---------------------------------------------------
+# ---- the verdict ---------------------------------------------------------------------------
 
 ACCEPTED = ["p1 -> a1", "p1 -> a2", "a1 -> p1", "a2 -> p1", "p1 -> a1", "p1 -> a2"]
 
@@ -389,36 +388,6 @@ def test_a_phase_two_duel_also_livelocks():
     ok, why = livelock_verdict(duel)
     assert ok, why
     assert why.startswith("5 ballots started (p1: 2, 4; p2: 1, 3, 5) in 20 steps")
-
-
-def test_check_livelock_schedule_prints_one_line(capsys):
-    """The check prints "Correct..." for a livelock and a precise "Not yet..." otherwise;
-    it never raises, whatever it is given."""
-    exercises.check_livelock_schedule(FIVE)
-    exercises.check_livelock_schedule(ACCEPTED)
-    exercises.check_livelock_schedule(...)
-    exercises.check_livelock_schedule(42)
-    exercises.check_livelock_schedule(["p1 -> a1", ["x"]])
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 5
-    assert out[0].startswith("Correct! 5 ballots started")
-    assert out[1].startswith("Not yet: after your step 6 ('p1 -> a2'), a2 accepted p1's "
-                             "Accept(2, 'v1')")
-    assert out[2].startswith("Not yet: replace the ...")
-    assert out[3] == "Not yet: give a list of steps such as ['p1 -> a1', 'p2 -> a1']; you gave 42."
-    assert out[4] == "Not yet: step 2: each step is a string such as 'p1 -> a1', got ['x']"
-
-
-def test_check_livelock_steps(capsys):
-    """Five ballots need 9 steps; 15 (three per ballot, counting the free two) gets a hint."""
-    for answer in (9, 15, 10, "nine", ...):
-        exercises.check_livelock_steps(answer)
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("Correct! 9 steps")
-    assert out[1].startswith("Not yet: three steps per ballot is right, but the first two")
-    assert out[2] == "Not yet: look at the table: how many steps does each extra ballot add?"
-    assert out[3] == "Not yet: give a whole number, like 3; you gave 'nine'."
-    assert out[4].startswith("Not yet: replace the ...")
 
 
 # ---- the backoff explorer ----------------------------------------------------------------

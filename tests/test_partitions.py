@@ -1,4 +1,4 @@
-"""Chapter 04's experiments (replib.experiments.partitions) and exercise checks: a crash and a partition
+"""Chapter 04's experiments (replib.experiments.partitions): a crash and a partition
 look the same from the other side; both sides active diverge, the majority rule keeps one;
 epochs order leaders and fence the stale one; quorum reports count exactly."""
 
@@ -6,7 +6,6 @@ from math import comb
 
 import pytest
 
-from replib import exercises
 from replib.experiments.primary_backup import split_brain
 from replib.experiments.partitions import (
     FIVE_SPLIT,
@@ -265,61 +264,3 @@ def test_names_and_tables():
     assert [(r["split"], r["acting side"]) for r in side_table(4)] == [
         ("1 | 3", "the 3"), ("2 | 2", "none")]
     assert no_majority_left(5, ["n1", "n2", "n3"]) and not no_majority_left(5, ["n1", "n2"])
-
-
-# ---- exercise checks -------------------------------------------------------------------------
-
-
-def _said(capsys):
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1
-    return out
-
-
-def test_check_active_side(capsys):
-    """The majority side is right (clients may be named too); the primary's side gets a
-    hint about majorities; nonsense gets a hint, never an exception."""
-    exercises.check_active_side({"b2", "b3", "b4"})
-    assert _said(capsys).startswith("Correct! {b2, b3, b4}: 3 of 5 replicas, a majority.")
-    exercises.check_active_side(["b2", "b3", "b4", "c2"])
-    assert _said(capsys).startswith("Correct!")
-    exercises.check_active_side({"primary", "b1"})
-    assert _said(capsys).startswith("Not yet: the primary is on that side")
-    exercises.check_active_side({"primary", "b1", "b2", "b3", "b4"})
-    assert _said(capsys).startswith("Not yet: both sides acting")
-    exercises.check_active_side(42)
-    assert _said(capsys).startswith("Not yet: give the side as a set of replica names")
-    exercises.check_active_side(...)
-    assert _said(capsys).startswith("Not yet: replace the ...")
-
-
-def test_check_smallest_safe_q2(capsys):
-    exercises.check_smallest_safe_q2(4)
-    assert _said(capsys) == ("Correct! q2 = 4: 2 + 4 > 5, so every pair of 2 shares a node "
-                             "with every set of 4. The price: phase 2 survives only 1 failed "
-                             "node.\n")
-    exercises.check_smallest_safe_q2(3)
-    assert _said(capsys) == ("Not yet: with q2 = 3, {n1, n2} and {n3, n4, n5} share no node. "
-                             "The rule is q1 + q2 > N.\n")
-    exercises.check_smallest_safe_q2(5)
-    assert _said(capsys).startswith("Not yet: q2 = 5 is safe, but a smaller one is too")
-    exercises.check_smallest_safe_q2(9)
-    assert _said(capsys).startswith("Not yet: a quorum of 5 nodes has 1 to 5 of them")
-    exercises.check_smallest_safe_q2("4")
-    assert _said(capsys).startswith("Not yet: give a whole number")
-
-
-def test_check_safe_but_stuck(capsys):
-    """Two or three failed nodes leave a phase-1 quorum and no phase-2 quorum."""
-    exercises.check_safe_but_stuck({"n1", "n2"})
-    assert _said(capsys).startswith("Correct! with n1, n2 failed, 3 phase-1 quorum(s) remain")
-    exercises.check_safe_but_stuck("n2, n4, n5")
-    assert _said(capsys).startswith("Correct! with n2, n4, n5 failed, 1 phase-1 quorum(s)")
-    exercises.check_safe_but_stuck({"n1"})
-    assert _said(capsys).startswith("Not yet: 1 phase-2 quorum(s) of 4 are still available")
-    exercises.check_safe_but_stuck({"n1", "n2", "n3", "n4"})
-    assert _said(capsys).startswith("Not yet: no phase-1 quorum is left either")
-    exercises.check_safe_but_stuck({"n9"})
-    assert _said(capsys).startswith("Not yet: failed names unknown node(s) ['n9']")
-    exercises.check_safe_but_stuck(3)
-    assert _said(capsys).startswith("Not yet: give the failed nodes as a set of names")

@@ -14,6 +14,7 @@ from replib.experiments.primary_backup import split_brain
 from replib.faults import crash, drop, heal, partition, restart
 from replib.protocols.replication import (
     Ack,
+    FencingReplica,
     Behind,
     Elect,
     ElectOK,
@@ -47,9 +48,10 @@ def attach(node, ids=IDS):
     return node
 
 
-def replica(id, replicas=REPLICAS, start=True, **config):
-    """A replica of primary, b1, b2 (plus a client), started unless start=False."""
-    r = attach(Replica(id, replicas, **config), ["client", *replicas])
+def replica(id, replicas=REPLICAS, start=True, cls=None, **config):
+    """A replica of primary, b1, b2 (plus a client), started unless start=False; the
+    fencing replica the course runs unless ``cls`` says otherwise."""
+    r = attach((cls or FencingReplica)(id, replicas, **config), ["client", *replicas])
     if start:
         r.run_hook("on_start")
     return r
@@ -386,6 +388,17 @@ def test_stale_votes_are_ignored():
     assert plain(b.handle(ElectOK(2, 1, ()), "b2")) == [] and b.role == "candidate"
 
 
+def test_the_plain_replica_fences_nothing():
+    """Replica leaves fencing to its stale() rule, which accepts everything: chapter 02's
+    exercise asks the reader to write it, so the base class must not hold the answer.  A
+    deposed primary's Sync is then applied, and its old epoch taken back."""
+    b = replica("b1", mode="sync", failover="epochs", cls=Replica)
+    b.handle(Elect(3), "b2")
+    b.handle(Sync(2, (W1,)), "primary")
+    assert b.log == [W1] and b.epoch == 2
+    assert replication_system(1)[-1].__class__ is FencingReplica
+
+
 def test_fencing_drops_messages_from_an_older_epoch():
     """A replica in epoch 3 drops Update, Heartbeat and Sync of epoch 2 (a deposed primary),
     and a primary of epoch 3 drops Acks and Behinds of epoch 2."""
@@ -700,7 +713,7 @@ def test_checker_epochs_and_majority_never_give_two_primaries_in_one_epoch():
     assert len(r.goals["a primary of epoch 2"].path) == 3
 
 
-class VotesTwice(Replica):
+class VotesTwice(FencingReplica):
     """A wrong replica: it grants an Elect of its own epoch again."""
 
     def on_elect(self, msg, sender):
@@ -711,7 +724,7 @@ class VotesTwice(Replica):
         self.send(sender, ElectOK(self.epoch, self.log_epoch, tuple(self.log)))
 
 
-class ForgetsItsEpoch(Replica):
+class ForgetsItsEpoch(FencingReplica):
     """A wrong replica: its epoch is not on disk."""
 
     stable = ("log", "log_epoch", "seen")

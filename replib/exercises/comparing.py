@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .core import Hint, exercise, _number
+from .core import Hint, close, exercise, names, number
 
 
 @exercise
@@ -10,40 +10,43 @@ def check_multipaxos_messages(answer):
     """08: messages between the replicas per write, Multi-Paxos with a stable leader, n = 5,
     counted as ``compare.run`` counts them."""
     from ..experiments.compare import run
-    m = run("multipaxos", replicas=5)
+    n = 5
+    m = run("multipaxos", replicas=n)
     want = m.messages_per_op
-    got = _number(answer, "the number of messages per write")
+    got = number(answer, "the number of messages per write")
     by_type = ", ".join(f"{k:g} {t}" for t, k in m.messages_by_type.items())
-    if got == want:
+    others = n - 1
+    if close(got, want):
         return (f"{want:g} per write: {by_type}. The leader sends no Accept over the network "
                 f"to itself, and phase 1 ran once before the workload, so neither is counted.")
-    if got == m.expected:
-        raise Hint(f"{got:g} is the taxonomy's 4n. Count what one write sends between "
-                   f"replicas in phase 2 only: Accept to each other replica, Accepted back, "
-                   f"then Decided to each other replica.")
-    if got == 4 * (5 - 1) + 2 * (5 - 1) or got == 5 * 5:
-        raise Hint("that counts phase 1 (Prepare and Promise) again: a stable leader ran it "
-                   "once, before the first write.")
-    if got in (3 * 5, 3 * 5 + 1, 3 * 5 - 1):
-        raise Hint("close: the leader is one of the 5 replicas, and a message to itself is no "
-                   "network message (the table leaves it out). How many others does it send "
-                   "each Accept and each Decided to?")
+    if close(got, m.expected) or close(got, want + 2 * others):
+        raise Hint(f"{got:g} is the taxonomy's 4n, and also what a leader sends that runs "
+                   f"phase 1 (Prepare, Promise) for every write. A stable leader ran phase 1 "
+                   f"once, before the first write: count phase 2 only, Accept to each other "
+                   f"replica, Accepted back, then Decided to each other replica.")
+    if close(got, 3 * n) or close(got, 3 * n + 1):
+        raise Hint(f"close: the leader is one of the {n} replicas, and a message to itself is "
+                   f"no network message (the table leaves it out). How many others does it "
+                   f"send each Accept and each Decided to?")
+    if close(got, want + 2):
+        raise Hint("you counted the client's request and the reply: only messages between "
+                   "the replicas count here.")
+    if close(got, 2 * others):
+        raise Hint(f"Accept and Accepted, {2 * others}, are right; the leader then tells the "
+                   f"others the value was decided (Decided), one more message each.")
     raise Hint("phase 2 per write: Accept from the leader to each other replica, Accepted "
                "from each of them, then Decided to each of them (client messages are not "
                "counted).")
 
+
 def _approach_set(answer):
     from ..experiments.compare import APPROACHES
-    if isinstance(answer, str):
-        answer = answer.replace(",", " ").split()
-    if not isinstance(answer, (set, frozenset, list, tuple)) or not all(
-            isinstance(x, str) for x in answer):
-        raise Hint(f"give a set of approach names, like {{'async', '2pc'}}; you gave "
-                   f"{answer!r}.")
-    unknown = [x for x in answer if x not in APPROACHES]
+    answer = {x.lower() for x in names(answer, "the approaches", "{'async', '2pc'}")}
+    unknown = sorted(x for x in answer if x not in APPROACHES)
     if unknown:
         raise Hint(f"unknown approach name(s) {unknown}; use {', '.join(APPROACHES)}.")
     return set(answer)
+
 
 @exercise
 def check_keeps_writing(answer):

@@ -70,7 +70,7 @@ from ..faults import cut
 from ..history import linearizable, linearizable_kv, lost_writes
 from ..network import LATENCY_MODELS, Constant, Network, Uniform
 from ..protocols import threepc, twopc
-from ..protocols.replication import Replica, ReplicationClient, replication_system
+from ..protocols.replication import FencingReplica, ReplicationClient, replication_system
 from ..sim import Simulation
 from ..validate import finite_time, whole_number
 
@@ -188,7 +188,7 @@ class ServedThreePC(_ServedCoordinator, threepc.ThreePCCoordinator):
 HOLDING = ("prepared", "precommitted", "committed")
 
 
-class _StaggeredReplica(Replica):
+class _StaggeredReplica(FencingReplica):
     """A primary/backup replica whose failover timeout grows with its place in the replica
     list (b1: timeout, b2: timeout + STAGGER, ...).  With equal timeouts the backups stand
     for election in lockstep after the primary crashes and split the votes forever

@@ -242,9 +242,10 @@ class Replica(Node):
             self.set_timer(PrimaryTimeout(), self.timeout)
 
     def stale(self, msg) -> bool:
-        """Fencing: is this message from an older epoch than this replica's?  Such a
-        message comes from a deposed primary (or a voter of an old election): drop it."""
-        return msg.epoch < self.epoch
+        """Fencing: True drops ``msg`` as stale.  This replica fences nothing, so with
+        ``failover="epochs"`` it is unsafe: chapter 02 asks you to write the rule.
+        ``replication_system`` uses ``FencingReplica`` unless you pass your own class."""
+        return False
 
     def fenced(self, msg) -> bool:
         """Rule 10, for what backups send a primary: True for a message from an older epoch.
@@ -400,6 +401,14 @@ class Replica(Node):
 # ---- clients -----------------------------------------------------------------------------
 
 
+class FencingReplica(Replica):
+    """The replica the course runs: it drops every message from an older epoch than its
+    own (fencing), so a deposed primary, or a voter of an old election, is ignored."""
+
+    def stale(self, msg) -> bool:
+        return msg.epoch < self.epoch
+
+
 class ReplicationClient(Client):
     """A Client that knows every replica.
 
@@ -503,8 +512,9 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
     a backup's failover timeout.  client_timeout: a client resends an unanswered request to
     the next replica after this long (None: it waits forever).  think: a client's pause
     between operations.  max_epoch: replicas stand for no epoch above this (a bound for the
-    checker; None: no bound).  replica: a subclass of Replica to use instead (a variant
-    to study, or an exercise's answer).
+    checker; None: no bound).  replica: a subclass of Replica to use instead of
+    ``FencingReplica`` (a variant to study, or an exercise's answer; with epochs it fences
+    only if its ``stale`` says so).
     """
     check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch)
     whole_number("clients", clients, 0)
@@ -529,7 +539,7 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
         users.append(ReplicationClient(
             name, ids, ops, think=think, timeout=client_timeout,
             read_from=None if read_from == "primary" else ids[1 + c % backups]))
-    cls = subclass_of("replica", replica, Replica)
+    cls = FencingReplica if replica is None else subclass_of("replica", replica, Replica)
     return users + [cls(r, ids, mode, k, failover, heartbeat, timeout, max_epoch)
                     for r in ids]
 
