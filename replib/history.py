@@ -604,7 +604,8 @@ def random_history(ops=200, clients=5, seed=0, *, read_fraction=0.5, cas_fractio
     is lost: the operation took effect or not, at random, and its client is replaced by a
     new one (as Jepsen gives a process that timed out a new id), so ``clients`` stay busy.
     Invoke to effect and effect to response each take Uniform(0, duration]; a client
-    thinks Uniform(0, think) between operations."""
+    thinks Uniform(0, think) between operations.  The operations come in invocation
+    order."""
     for name, v, low in (("ops", ops, 0), ("clients", clients, 1)):
         if not isinstance(v, int) or isinstance(v, bool) or v < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
@@ -620,6 +621,7 @@ def random_history(ops=200, clients=5, seed=0, *, read_fraction=0.5, cas_fractio
         raise ValueError("duration must be > 0 and think >= 0")
     rng = random.Random(seed)
     ready = [(rng.uniform(0, think), f"c{c + 1}") for c in range(clients)]   # (free at, client)
+    heapq.heapify(ready)                       # operations are made in invocation order
     named = clients
     made = []                                  # [effect time or None, index, record]
     written = 0
