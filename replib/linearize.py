@@ -204,6 +204,25 @@ class Register:
         return best
 
 
+class Covered:
+    """States up to dominance.  Of two states with the same answered operations done and
+    the same value, the one that has used up fewer indeterminate operations can do
+    everything the other can (those are optional, and precede nothing): it covers it."""
+
+    def __init__(self, reg):
+        self.optional = reg.all & ~reg.goal
+        self.used: dict = {}       # (answered done, value) -> minimal sets of optional ops used
+
+    def covers(self, done, value) -> bool:
+        used = done & self.optional
+        return any(not m & ~used for m in self.used.get((done & ~self.optional, value), ()))
+
+    def add(self, done, value) -> None:
+        used = done & self.optional
+        key = (done & ~self.optional, value)
+        self.used[key] = [m for m in self.used.get(key, ()) if used & ~m] + [used]
+
+
 def search(reg: Register, memo=True):
     """Depth-first search for an order.  Returns (order or None, states visited, reach):
     ``order`` lists positions in ``reg.steps``; every answered operation that returned
@@ -216,6 +235,7 @@ def search(reg: Register, memo=True):
     if reg.impossible() or reg.hopeless(done, reg.initial, reg.initial):
         return None, 1, reg.reach(done)
     seen = set()
+    failed = Covered(reg)         # states left behind with no way to complete
     stack = [[done, reg.initial, choices, 0]]
     parts = [taken]
     states = 1
@@ -225,6 +245,8 @@ def search(reg: Register, memo=True):
         if top[3] == len(top[2]):
             stack.pop()
             parts.pop()
+            if memo:
+                failed.add(top[0], top[1])
             continue
         i = top[2][top[3]]
         top[3] += 1
@@ -235,7 +257,7 @@ def search(reg: Register, memo=True):
             return [j for part in parts for j in part] + [i] + taken, states, INF
         if memo:
             key = (done, value)
-            if key in seen:
+            if key in seen or failed.covers(done, value):
                 continue
             seen.add(key)
         if reg.hopeless(done, value, top[1]):
@@ -251,48 +273,94 @@ def search(reg: Register, memo=True):
 def possible_values(reg: Register, memo=True, budget=50_000):
     """The values the probe could have seen: those it sees in some complete order.
 
-    The search again, run to the end, remembering for each state whether an order can still
-    be completed from it; the value at each placement of the probe that leads to a
-    completion is one it could have seen.  Returns (values in the order found, states), or
-    (None, states) once more than ``budget`` states were visited."""
-    goal = reg.goal
-    good: dict = {}
-    values: list = []
-    done, _, choices = reg.step(0, reg.initial)
+    Every state reachable before the probe is placed is visited (each once, with the memo);
+    wherever the probe can go next, with the register holding v, v is a possible value if
+    an order can be completed after it, which a search that stops at its first success
+    tells.  Those searches share what they learn: the states from which an order can or
+    cannot be completed.  Returns (the values, in the order found, and the states
+    visited), or (None, states) once more than ``budget`` states were visited."""
+    goal, initial = reg.goal, reg.initial
+    done, _, choices = reg.step(0, initial)
     if reg.impossible():
         return [], 1
-    # frame: [done, value, choices, next choice, can complete, entered by the probe?]
-    stack = [[done, reg.initial, choices, 0, False, False]]
+    finishes = _Finisher(reg, memo)
+    values: list = []
+    seen = Covered(reg)
+    seen.add(done, initial)
+    stack = [(done, initial, choices)]
     states = 1
     while stack:
-        top = stack[-1]
-        if top[3] < len(top[2]):
-            i = top[2][top[3]]
-            top[3] += 1
-            by_probe = reg.probe[i]
-            value = reg.after(i, top[1])
-            done, _, choices = reg.step(top[0] | 1 << i, value)
+        done, value, choices = stack.pop()
+        for i in choices:
+            after = reg.after(i, value)
+            nxt, _, more = reg.step(done | 1 << i, after)
             states += 1
+            if reg.probe[i]:
+                if not any(v == value for v in values):
+                    ok = finishes(nxt, after, more, budget - states)
+                    states += finishes.states
+                    if ok is None or states > budget:
+                        return None, states
+                    if ok:
+                        values.append(value)
+                continue
             if states > budget:
                 return None, states
-            if done & goal == goal:
-                ok = True
-            elif memo and (done, value) in good:
-                ok = good[(done, value)]
-            elif reg.hopeless(done, value, top[1]):
-                ok = False
-            else:
-                stack.append([done, value, choices, 0, False, by_probe])
-                continue
-        else:
-            finished = stack.pop()
             if memo:
-                good[(finished[0], finished[1])] = finished[4]
-            if not stack:
-                break
-            ok, by_probe, top = finished[4], finished[5], stack[-1]
-        if ok:
-            top[4] = True
-            if by_probe and not any(v == top[1] for v in values):
-                values.append(top[1])
+                if seen.covers(nxt, after):
+                    continue
+                seen.add(nxt, after)
+            if nxt & goal != goal and not reg.hopeless(nxt, after, value):
+                stack.append((nxt, after, more))
     return values, states
+
+
+class _Finisher:
+    """Can an order be completed from a state?  A depth-first search that stops at its
+    first success, remembering across calls the states known to lead to a completion and
+    those known not to (and every state those cover)."""
+
+    def __init__(self, reg, memo):
+        self.reg, self.memo = reg, memo
+        self.good: set = set()
+        self.bad = Covered(reg)
+        self.states = 0
+
+    def __call__(self, done, value, choices, budget):
+        """True, False, or None if it took more than ``budget`` states."""
+        reg, goal, good, bad, memo = self.reg, self.reg.goal, self.good, self.bad, self.memo
+        self.states = 0
+        if done & goal == goal or (done, value) in good:
+            return True
+        if bad.covers(done, value) or reg.hopeless(done, value, value):
+            return False
+        entered = {(done, value)}
+        stack = [[done, value, choices, 0]]
+        while stack:
+            top = stack[-1]
+            if top[3] == len(top[2]):
+                stack.pop()
+                if memo:
+                    bad.add(top[0], top[1])
+                continue
+            i = top[2][top[3]]
+            top[3] += 1
+            after = reg.after(i, top[1])
+            nxt, _, more = reg.step(top[0] | 1 << i, after)
+            self.states += 1
+            if self.states > budget:
+                return None
+            if nxt & goal == goal or (nxt, after) in good:
+                if memo:
+                    good.update((frame[0], frame[1]) for frame in stack)
+                return True
+            if memo:
+                if (nxt, after) in entered or bad.covers(nxt, after):
+                    continue
+                entered.add((nxt, after))
+            if reg.hopeless(nxt, after, top[1]):
+                if memo:
+                    bad.add(nxt, after)
+                continue
+            stack.append([nxt, after, more, 0])
+        return False
