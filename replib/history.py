@@ -65,17 +65,23 @@ __all__ = ["FAIL", "OK", "Result", "diverged", "draw", "is_prefix", "linearizabl
 OK = "ok"                # the result of a write or cas that took effect
 FAIL = "fail"            # the result of an operation that did not take effect
 _EXPLAIN_BUDGET = 50_000  # states spent at most on working out what a culprit could see
-_KINDS = {"read": (1, 2), "write": (2, 3), "cas": (3, 4)}   # op length: register, kv
+_WALK = 8                 # cuts checked one by one before galloping to the first that fails
 
 
 # ---- reading the input ------------------------------------------------------------------
 
 def _operations(history) -> list[Operation]:
     """The history as Operations, or a ValueError that says what is wrong and where."""
+    return _read(history)[0]
+
+
+def _read(history):
+    """The history as Operations, and each one's ``_parse``, or a ValueError that says
+    what is wrong and where."""
     if isinstance(history, (str, bytes, Mapping)) or not hasattr(history, "__iter__"):
         raise ValueError("a history must be a list of Operation(client, op, invoke, response, "
                          f"result), as Trace.history() returns; got {history!r}")
-    ops = []
+    ops, shapes = [], []
     for n, x in enumerate(history):
         if not isinstance(x, Operation):
             if isinstance(x, (tuple, list)) and len(x) == 5:
@@ -83,33 +89,59 @@ def _operations(history) -> list[Operation]:
             else:
                 raise ValueError(f"history[{n}] is not an Operation(client, op, invoke, response, "
                                  f"result): {x!r}")
-        if not _is_time(x.invoke) or x.invoke in (INF, -INF):
-            raise ValueError(f"history[{n}]: invoke must be a finite number, got {x.invoke!r}")
-        if x.response is not None and (not _is_time(x.response) or x.response < x.invoke):
+        t = x.invoke
+        if not (type(t) in _PLAIN and -INF < t < INF or _is_time(t) and -INF < t < INF):
+            raise ValueError(f"history[{n}]: invoke must be a finite number, got {t!r}")
+        r = x.response
+        if r is not None and not (type(r) in _PLAIN and r >= t or _is_time(r) and r >= t):
             raise ValueError(f"history[{n}]: response must be None (never answered) or a "
-                             f"number >= invoke ({x.invoke!r}), got {x.response!r}")
-        _parse(x.op, f"history[{n}]")
+                             f"number >= invoke ({t!r}), got {r!r}")
+        shape = _shape(x.op)
+        if shape is None:
+            _parse(x.op, f"history[{n}]")          # raises, saying what is allowed
+        shapes.append(shape)
         ops.append(x)
-    return ops
+    return ops, shapes
+
+
+_PLAIN = (int, float)     # (a NaN fails every comparison, so these need no other check)
 
 
 def _is_time(t) -> bool:
     return isinstance(t, (int, float)) and not isinstance(t, bool) and not math.isnan(t)
 
 
-def _parse(op, where) -> tuple:
+def _shape(op):
     """(form, kind, key, args) of an operation: form "register" or "kv", args the values
-    after the key: (), (value,) or (expected, new)."""
-    if isinstance(op, (tuple, list)) and op and op[0] in _KINDS:
-        lengths = _KINDS[op[0]]
-        if len(op) in lengths:
-            if len(op) == lengths[0]:
-                return "register", op[0], None, tuple(op[1:])
-            return "kv", op[0], op[1], tuple(op[2:])
-    raise ValueError(f"{where}: an operation must be ('write', value) / ('read',) / "
-                     f"('cas', expected, new) on one register or ('write', key, value) / "
-                     f"('read', key) / ('cas', key, expected, new) on a key-value store; "
-                     f"got {op!r}")
+    after the key: (), (value,) or (expected, new); None if it is none of the forms."""
+    if isinstance(op, (tuple, list)) and op:
+        kind, n = op[0], len(op)
+        if kind == "read":
+            short = 1 if n == 1 else 0 if n == 2 else None
+        elif kind == "write":
+            short = 1 if n == 2 else 0 if n == 3 else None
+        elif kind == "cas":
+            short = 1 if n == 3 else 0 if n == 4 else None
+        else:
+            return None
+        if short == 1:
+            return "register", kind, None, tuple(op[1:])
+        if short == 0:
+            return "kv", kind, op[1], tuple(op[2:])
+    return None
+
+
+def _parse(op, where) -> tuple:
+    """``_shape`` of an operation, or a ValueError naming ``where`` it is."""
+    shape = _shape(op)
+    if shape is None:
+        raise ValueError(f"{where}: an operation must be ('write', value) / ('read',) / "
+                         f"('cas', expected, new) on one register or ('write', key, value) / "
+                         f"('read', key) / ('cas', key, expected, new) on a key-value store; "
+                         f"got {op!r}")
+    return shape
+
+
 def _logs(logs, what) -> dict:
     if not isinstance(logs, Mapping):
         raise ValueError(f"{what} must map replica ids to logs (lists of applied operations), "
@@ -227,34 +259,23 @@ class Result:
         return self.explanation
 
 
-@dataclass
 class _Entry:
     """One operation as the checker reads it: ``kind`` read / write / cas, ``args`` the read
     value, (value,) or (expected, new), ``outcome`` "ok" (it took effect, or read its value),
-    "fail" (a cas that did not) or "unknown" (indeterminate: ``response`` is +inf)."""
+    "fail" (it did not) or "unknown" (indeterminate: ``response`` is +inf).  ``sees``: the
+    value it must find in the register (a read, a successful cas), or ANY; ``sets``: the
+    value it may leave there, or SAME."""
 
-    op: Operation
-    kind: str
-    args: tuple
-    outcome: str
-    invoke: float
-    response: float
+    __slots__ = ("op", "kind", "args", "outcome", "invoke", "response", "must", "sees", "sets",
+                 "_step", "_unanswered")
 
-    @property
-    def must(self) -> bool:
-        return self.outcome != "unknown"
-
-    @property
-    def sees(self):
-        """The value it must find in the register (a read, a successful cas), or ANY."""
-        return self.args[0] if self.outcome == "ok" and self.kind != "write" else ANY
-
-    @property
-    def sets(self):
-        """The value it may leave in the register, or SAME."""
-        if self.kind == "read" or self.outcome == "fail":
-            return SAME
-        return self.args[-1]
+    def __init__(self, op, kind, args, outcome, invoke, response):
+        self.op, self.kind, self.args, self.outcome = op, kind, args, outcome
+        self.invoke, self.response = invoke, response
+        self.must = outcome != "unknown"
+        self.sees = args[0] if outcome == "ok" and kind != "write" else ANY
+        self.sets = SAME if kind == "read" or outcome == "fail" else args[-1]
+        self._step = self._unanswered = None      # made once, as every cut asks again
 
     def step(self, probe=False) -> Step:
         """The operation for the search; ``probe``: the one whose value is in question."""
@@ -262,23 +283,28 @@ class _Entry:
             cas = self.kind == "cas"
             return Step(self.invoke, self.response, probe=True,
                         new=self.args[1] if cas else SAME, when=self.args[0] if cas else ANY)
-        if self.outcome == "fail":
-            return Step(self.invoke, self.response, avoid=self.args[0])
-        need = self.args[0] if self.kind == "cas" else self.sees
-        return Step(self.invoke, self.response, need=need, new=self.sets, must=self.must)
+        if self._step is None:
+            if self.outcome == "fail":
+                self._step = Step(self.invoke, self.response, avoid=self.args[0])
+            else:
+                need = self.args[0] if self.kind == "cas" else self.sees
+                self._step = Step(self.invoke, self.response, need=need, new=self.sets,
+                                  must=self.must)
+        return self._step
 
     def unanswered(self):
         """The entry as it stood before its answer came: reads vanish, the others become
         indeterminate."""
         if self.kind == "read":
             return None
-        return _Entry(self.op, self.kind, self.args, "unknown", self.invoke, INF)
+        if self._unanswered is None:
+            self._unanswered = _Entry(self.op, self.kind, self.args, "unknown", self.invoke, INF)
+        return self._unanswered
 
 
-def _entries(ops, form) -> list[_Entry]:
+def _entries(ops, shapes, form) -> list[_Entry]:
     out = []
-    for x in ops:
-        f, kind, _, args = _parse(x.op, "history")
+    for x, (f, kind, _, args) in zip(ops, shapes):
         if f != form:
             raise ValueError(
                 "linearizable() checks one register: ('write', v) / ('read',) / ('cas', a, b); "
@@ -323,35 +349,38 @@ def _check_register(entries, initial, memo=True) -> Result:
     _hashable(initial, "the initial value")
     # The answers in the order they came; at the same instant successful writes first (their
     # answer never breaks a history), then in history order.
+    reg, kept = _register(entries, initial)
+    order, states, reach = linearize.search(reg, memo)
+    if order is not None:
+        placed = [kept[reg.index[i]] for i in order]
+        extra = "".join(
+            f"; {sum(1 for e in placed if e.kind == kind and not e.must)} of {pending} "
+            f"unacknowledged {plural} took effect"
+            for kind, plural in (("write", "writes"), ("cas", "cas operations"))
+            if (pending := sum(1 for e in kept if e.kind == kind and not e.must)))
+        return Result(True, f"linearizable: {len(kept)} operations ordered{extra}",
+                      order=[e.op for e in placed], states=states)
+    # The answers in the order they came; at the same instant successful writes first (their
+    # answer never breaks a history), then in history order.
     answers = sorted((j for j, e in enumerate(entries) if e.must),
                      key=lambda j: (entries[j].response,
                                     (entries[j].kind, entries[j].outcome) != ("write", "ok"), j))
+    # The history cut before the answer the search never got past is linearizable.  The
+    # cut at the answer of a read whose value is not even a candidate is not, unless a
+    # write or cas of that value had not yet failed then (in flight, it might have taken
+    # effect).
+    lo = sum(1 for j in answers if entries[j].response < reach)
+    hi = len(answers) - 1
     impossible = _impossible_observation(entries, initial)
-    states = 0
-    if impossible is None:
-        reg, kept = _register(entries, initial)
-        order, states, reach = linearize.search(reg, memo)
-        if order is not None:
-            placed = [kept[reg.index[i]] for i in order]
-            extra = "".join(
-                f"; {sum(1 for e in placed if e.kind == kind and not e.must)} of {pending} "
-                f"unacknowledged {plural} took effect"
-                for kind, plural in (("write", "writes"), ("cas", "cas operations"))
-                if (pending := sum(1 for e in kept if e.kind == kind and not e.must)))
-            return Result(True, f"linearizable: {len(kept)} operations ordered{extra}",
-                          order=[e.op for e in placed], states=states)
-        lo = sum(1 for j in answers if entries[j].response < reach)
-        hi = len(answers) - 1
-    else:
-        # the cut at its answer fails, unless a write or cas of its value had not yet
-        # failed then (in flight, it might have taken effect)
-        lo = 0
+    if impossible is not None:
         hi = max(k for k, j in enumerate(answers)
                  if entries[j].response <= impossible.response
                  or entries[j].outcome == "fail" and entries[j].args[-1] == impossible.sees)
     # Not linearizable.  Cutting a history after its k-th answer (operations still in
     # flight then become unanswered ones) keeps it linearizable if it was, so look for the
-    # earliest cut that fails, knowing that cut hi does: gallop up from lo, then bisect.
+    # earliest cut that fails, knowing that cut hi does: walk up from lo one answer at a
+    # time (it is usually close, and a cut that passes is much quicker to check than one
+    # that fails), then gallop, then bisect.
 
     def cut(k):
         return _cut(entries, set(answers[:k + 1]), entries[answers[k]].response)
@@ -365,9 +394,16 @@ def _check_register(entries, initial, memo=True) -> Result:
         states += n
         return order is None
 
+    if impossible is not None and lo < hi:    # usually the impossible read's answer is it
+        if fails(hi - 1):
+            hi -= 1
+        else:
+            lo = hi
     prev, k, jump = lo - 1, lo, 1
     while k < hi and not fails(k):
-        prev, k, jump = k, min(hi, k + jump), jump * 2
+        prev, k = k, min(hi, k + jump)
+        if k - lo >= _WALK:
+            jump *= 2
     lo, hi = prev + 1, k
     while lo < hi:
         mid = (lo + hi) // 2
@@ -522,8 +558,8 @@ def linearizable(history, initial=None, *, memoise=True) -> Result:
     number of orders.  A cheap pre-check rejects a read of a value overwritten before it
     began without any search.  ``memoise=False`` switches the memo off, to measure what it
     buys.  Returns a ``Result``; ``draw(result)`` shows it on a timeline."""
-    ops = _operations(history)
-    result = _check_register(_entries(ops, "register"), initial, memoise)
+    ops, shapes = _read(history)
+    result = _check_register(_entries(ops, shapes, "register"), initial, memoise)
     result.history = ops
     return result
 
@@ -539,9 +575,9 @@ def linearizable_kv(history, initial=None, *, memoise=True) -> Result:
     if initial is not None and not isinstance(initial, Mapping):
         raise ValueError(f"initial must be a dict of key -> initial value, got {initial!r}")
     initial = initial or {}
-    ops = _operations(history)
+    ops, shapes = _read(history)
     per_key: dict = {}
-    for e in _entries(ops, "kv"):
+    for e in _entries(ops, shapes, "kv"):
         key = e.op.op[1]
         try:
             hash(key)

@@ -41,8 +41,7 @@ operation still needs to see u and nothing left can write u again.
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass
+from typing import NamedTuple
 
 INF = float("inf")
 
@@ -62,8 +61,7 @@ NOTHING = _Marker("NOTHING")    # avoid: no value is forbidden
 SAME = _Marker("SAME")          # new: leaves the value as it was
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One operation as the search sees it (see the module docstring)."""
 
     invoke: float
@@ -76,51 +74,58 @@ class Step:
     when: object = ANY
 
 
+# What the search does with an enabled operation whose condition holds:
+STILL = 0       # answered, never changes the value: take it at once
+CHANGE = 1      # answered, may change the value: a choice
+MAYBE = 2       # indeterminate: a choice, if it would change the value
+PROBE = 3       # the operation in question: always a choice
+
+
 class Register:
     """One register's operations, ready for the search: sorted by invocation, operation i is
-    bit i, and ``pred[i]`` is the set of operations that precede operation i in real time
-    (returned no later than it was invoked, and invoked earlier)."""
+    bit i of a set of operations."""
 
     def __init__(self, steps, initial):
-        order = sorted(range(len(steps)), key=lambda k: (steps[k].invoke, steps[k].response))
+        order = sorted(range(len(steps)), key=lambda k: steps[k][:2])   # invoke, response
         self.index = order                      # position -> index into ``steps``
         s = [steps[k] for k in order]
         self.steps = s
         self.initial = initial
         n = len(s)
-        self.inv = [x.invoke for x in s]
-        self.resp = [x.response for x in s]
-        self.need = [x.need for x in s]
-        self.avoid = [x.avoid for x in s]
-        self.new = [x.new for x in s]
-        self.when = [x.when for x in s]
-        self.must = [x.must for x in s]
-        self.probe = [x.probe for x in s]
-        # taken at once when satisfied: answered, and never changes the value
-        self.still = [x.must and not x.probe and (x.new is SAME or x.new == x.need) for x in s]
-        self.all = (1 << n) - 1
-        self.goal = sum(1 << i for i, x in enumerate(s) if x.must)
-        self.probes = sum(1 << i for i, x in enumerate(s) if x.probe)
+        columns = [list(c) for c in zip(*s)] if s else [[] for _ in Step._fields]
+        self.inv, self.resp, self.need, self.avoid, self.new, must, self.probe, self.when = \
+            columns
+        self.kind, self.test = [], []
+        self.goal = self.probes = 0
         self.needs: dict = {}      # value -> answered operations that must see it
         self.waits: dict = {}      # value -> those of them that never change the value
         self.makes: dict = {}      # value -> operations that may set it
-        for i, x in enumerate(s):
-            if x.must and not x.probe and x.need is not ANY:
-                self.needs[x.need] = self.needs.get(x.need, 0) | 1 << i
-                if self.still[i]:
-                    self.waits[x.need] = self.waits.get(x.need, 0) | 1 << i
-            if x.new is not SAME and not self.still[i]:
-                self.makes[x.new] = self.makes.get(x.new, 0) | 1 << i
-        by_resp = sorted(range(n), key=lambda j: self.resp[j])
-        resp_sorted = [self.resp[j] for j in by_resp]
-        upto = [0]
-        for j in by_resp:
-            upto.append(upto[-1] | 1 << j)
-        same_inv: dict = {}
-        for i in range(n):
-            same_inv[self.inv[i]] = same_inv.get(self.inv[i], 0) | 1 << i
-        self.pred = [upto[bisect.bisect_right(resp_sorted, self.inv[i])] & ~same_inv[self.inv[i]]
-                     for i in range(n)]
+        effects: dict = {}         # (need, new) -> how many operations may have that effect
+        for i, (need, avoid, new, answered, probe) in enumerate(
+                zip(self.need, self.avoid, self.new, must, self.probe)):
+            bit = 1 << i
+            k = (PROBE if probe else MAYBE if not answered
+                 else STILL if new is SAME or new == need else CHANGE)
+            self.kind.append(k)
+            # its condition: None (none), True (the value must be need), False (must not
+            # be avoid); no operation has both
+            self.test.append(None if need is ANY and avoid is NOTHING else need is not ANY)
+            if answered:
+                self.goal |= bit
+            if probe:
+                self.probes |= bit
+            elif answered and need is not ANY:
+                self.needs[need] = self.needs.get(need, 0) | bit
+                if k == STILL:
+                    self.waits[need] = self.waits.get(need, 0) | bit
+            if k == CHANGE or k == MAYBE:
+                effects[(need, new)] = effects.get((need, new), 0) + 1
+            if new is not SAME and k != STILL:
+                self.makes[new] = self.makes.get(new, 0) | bit
+        # operations that share their effect with another: only those need sorting out
+        self.twin = [(k == CHANGE or k == MAYBE) and effects[(need, new)] > 1
+                     for k, need, new in zip(self.kind, self.need, self.new)]
+        self.all = (1 << n) - 1
 
     def after(self, i, value):
         """The register's value once operation i has taken effect on ``value``."""
@@ -133,41 +138,53 @@ class Register:
     def step(self, done, value):
         """From state (done, value): take every enabled operation that is satisfied and
         cannot change the value, then list the choices the search branches on.  Returns
-        (done, taken, choices)."""
-        inv, resp, pred, need, avoid = self.inv, self.resp, self.pred, self.need, self.avoid
-        still, must, new = self.still, self.must, self.new
-        taken, probes = [], []
-        answered: dict = {}        # (need, new) -> the enabled answered op, earliest response
-        optional: dict = {}        # (need, new) -> the first enabled indeterminate op
-        limit = INF
+        (done, taken, choices).
+
+        Enabled: not done, and every operation that precedes it is done.  Scanning the
+        operations not done in invocation order while keeping the earliest response seen
+        (``limit``), an operation invoked after it, and every later one, must wait; one
+        invoked exactly then waits if the response came from an earlier invocation."""
+        inv, resp, need, avoid = self.inv, self.resp, self.need, self.avoid
+        kind, test, twin, new = self.kind, self.test, self.twin, self.new
+        taken, choices, maybes = [], [], []
+        shared = None              # (need, new) -> the one operation tried for that effect
+        limit = earlier = INF      # earliest response: of all scanned, of those invoked before
+        at = None
         rest = self.all & ~done
         while rest:
             low = rest & -rest
             rest ^= low
             i = low.bit_length() - 1
-            if inv[i] > limit:
+            t = inv[i]
+            if t > limit:
                 break
-            if not pred[i] & ~done:
-                n = need[i]
-                if (n is ANY or n == value) and avoid[i] != value:
-                    if still[i]:
-                        done |= low
-                        taken.append(i)
-                        continue
-                    if self.probe[i]:
-                        probes.append(i)
-                    elif must[i]:
-                        key = (n, new[i])
-                        j = answered.get(key)
-                        if j is None or resp[i] < resp[j]:
-                            answered[key] = i
-                    elif new[i] != value:
-                        optional.setdefault((n, new[i]), i)
+            if t != at:
+                at, earlier = t, limit
+            c = test[i]
+            if earlier > t and (c is None or (need[i] == value if c else avoid[i] != value)):
+                k = kind[i]
+                if k == STILL:
+                    done |= low
+                    taken.append(i)
+                    continue
+                if k == MAYBE and new[i] == value:
+                    pass                   # it would change nothing: never worth taking
+                elif not twin[i]:
+                    (maybes if k == MAYBE else choices).append(i)
+                else:
+                    if shared is None:
+                        shared = {}
+                    key = (need[i], new[i])
+                    j = shared.get(key)
+                    # answered before indeterminate; of two answered, the earlier response
+                    if j is None or k == CHANGE and (kind[j] == MAYBE or resp[i] < resp[j]):
+                        shared[key] = i
             if resp[i] < limit:
                 limit = resp[i]
-        choices = list(answered.values()) + probes
-        choices += [i for key, i in optional.items() if key not in answered]
-        return done, taken, choices
+        if shared:
+            choices += [i for i in shared.values() if kind[i] != MAYBE]
+            maybes += [i for i in shared.values() if kind[i] == MAYBE]
+        return done, taken, choices + maybes
 
     def hopeless(self, done, value, left):
         """Can no order be completed from (done, value), reached by leaving value ``left``?
@@ -207,65 +224,105 @@ class Register:
 class Covered:
     """States up to dominance.  Of two states with the same answered operations done and
     the same value, the one that has used up fewer indeterminate operations can do
-    everything the other can (those are optional, and precede nothing): it covers it."""
+    everything the other can (those are optional, and precede nothing): it covers it.
+    Without indeterminate operations this is a plain set of states."""
 
     def __init__(self, reg):
         self.optional = reg.all & ~reg.goal
+        self.exact: set = set()
         self.used: dict = {}       # (answered done, value) -> minimal sets of optional ops used
 
     def covers(self, done, value) -> bool:
+        if not self.optional:
+            return (done, value) in self.exact
         used = done & self.optional
-        return any(not m & ~used for m in self.used.get((done & ~self.optional, value), ()))
+        for m in self.used.get((done ^ used, value), ()):
+            if not m & ~used:
+                return True
+        return False
 
     def add(self, done, value) -> None:
+        if not self.optional:
+            self.exact.add((done, value))
+            return
         used = done & self.optional
-        key = (done & ~self.optional, value)
-        self.used[key] = [m for m in self.used.get(key, ()) if used & ~m] + [used]
+        key = (done ^ used, value)
+        known = self.used.get(key)
+        if known is None:
+            self.used[key] = [used]
+        else:
+            known[:] = [m for m in known if used & ~m]
+            known.append(used)
+
+    def visit(self, done, value) -> bool:
+        """Remember the state; False if it was covered already."""
+        optional = self.optional
+        if not optional:
+            if (done, value) in self.exact:
+                return False
+            self.exact.add((done, value))
+            return True
+        used = done & optional
+        key = (done ^ used, value)
+        known = self.used.get(key)
+        if known is None:
+            self.used[key] = [used]
+            return True
+        for m in known:
+            if not m & ~used:
+                return False
+        known[:] = [m for m in known if used & ~m]
+        known.append(used)
+        return True
 
 
 def search(reg: Register, memo=True):
     """Depth-first search for an order.  Returns (order or None, states visited, reach):
     ``order`` lists positions in ``reg.steps``; every answered operation that returned
     before ``reach`` is done in some state visited, so the history cut just before
-    ``reach`` has an order."""
-    goal = reg.goal
+    ``reach`` has an order.
+
+    A state covered by one visited before is skipped, even by one still being expanded:
+    any order that completes from it completes from that one too, and the search will
+    find it there."""
+    goal, new, when = reg.goal, reg.new, reg.when
     done, taken, choices = reg.step(0, reg.initial)
     if done & goal == goal:
         return taken, 1, INF
     if reg.impossible() or reg.hopeless(done, reg.initial, reg.initial):
         return None, 1, reg.reach(done)
-    seen = set()
-    failed = Covered(reg)         # states left behind with no way to complete
-    stack = [[done, reg.initial, choices, 0]]
+    visited = Covered(reg)
+    visited.add(done, reg.initial)
+    # frame: [done, value, choices, next choice, has it led anywhere?]
+    stack = [[done, reg.initial, choices, 0, False]]
     parts = [taken]
     states = 1
-    reach = reg.reach(done)
+    reach = -INF
     while stack:
         top = stack[-1]
         if top[3] == len(top[2]):
             stack.pop()
             parts.pop()
-            if memo:
-                failed.add(top[0], top[1])
+            if not top[4]:             # the deepest states reach furthest
+                reach = max(reach, reg.reach(top[0]))
             continue
         i = top[2][top[3]]
         top[3] += 1
-        value = reg.after(i, top[1])
+        before = top[1]
+        value = new[i]
+        if value is SAME or when[i] is not ANY and when[i] != before:
+            value = before
         done, taken, choices = reg.step(top[0] | 1 << i, value)
         states += 1
         if done & goal == goal:
             return [j for part in parts for j in part] + [i] + taken, states, INF
-        if memo:
-            key = (done, value)
-            if key in seen or failed.covers(done, value):
-                continue
-            seen.add(key)
-        if reg.hopeless(done, value, top[1]):
+        if memo and not visited.visit(done, value):
             continue
-        r = reg.reach(done)
-        if r > reach:
-            reach = r
-        stack.append([done, value, choices, 0])
+        if reg.hopeless(done, value, before):
+            reach = max(reach, reg.reach(done))     # it cannot complete, but it got there
+            continue
+        top[4] = True
+        stack.append([done, value, choices, 0, False])
         parts.append([i] + taken)
     return None, states, reach
 
@@ -306,10 +363,8 @@ def possible_values(reg: Register, memo=True, budget=50_000):
                 continue
             if states > budget:
                 return None, states
-            if memo:
-                if seen.covers(nxt, after):
-                    continue
-                seen.add(nxt, after)
+            if memo and not seen.visit(nxt, after):
+                continue
             if nxt & goal != goal and not reg.hopeless(nxt, after, value):
                 stack.append((nxt, after, more))
     return values, states
