@@ -347,8 +347,6 @@ def _register(entries, initial, probe=None):
 def _check_register(entries, initial, memo=True) -> Result:
     """Linearizability of one register's entries, with an explanation when it fails."""
     _hashable(initial, "the initial value")
-    # The answers in the order they came; at the same instant successful writes first (their
-    # answer never breaks a history), then in history order.
     reg, kept = _register(entries, initial)
     order, states, reach = linearize.search(reg, memo)
     if order is not None:
@@ -437,8 +435,8 @@ def _why(culprit, values, budget, entries, initial) -> str:
            else "failed"}[culprit.kind]
     held = "read" if culprit.kind == "read" else "found"
     if seen is not ANY and seen != initial and not any(
-            e.sets is not SAME and e.sets == seen and not _precedes(culprit, e)
-            for e in entries):
+            e.sets is not SAME and e.sets == seen and e is not culprit
+            and not _precedes(culprit, e) for e in entries):
         if culprit.kind == "read":
             return f"{did}, a value nobody had written by then"
         return f"{did}, so it found {seen!r}, a value nobody had written by then"

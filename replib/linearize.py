@@ -19,7 +19,11 @@ is there an order (``search``), and what could one operation have seen (``possib
 
 **The state** is (the set of operations done, the register's value), the set as the bits of
 an integer, operation i being bit i in invocation order.  Two paths that reach the same state
-have the same future, so each state is expanded once (Lowe's memo).
+have the same future, so each state is expanded once (Lowe's memo).  More: indeterminate
+operations are optional and precede nothing, so of two states with the same answered
+operations done and the same value, the one that has used up fewer of them can do all the
+other can; a state covered by one already visited is skipped (``Covered``).  This is what
+keeps histories with many ``:info`` operations (Jepsen's) fast.
 
 **Just in time.**  Operation i may go next when everything that precedes it in real time is
 done; scanning the operations not yet done in invocation order, once one is invoked after the

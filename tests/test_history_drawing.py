@@ -4,6 +4,7 @@ Each test's docstring states what the figure must show.
 """
 
 import pytest
+from helpers import CAS, JEPSEN_CORPUS, R, W
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from replib import history
@@ -12,8 +13,6 @@ from replib.jepsen import load_jepsen
 from replib.trace import Operation
 from replib.viz import draw_history, to_png
 from replib.viz.histories import _label
-from test_jepsen import CORPUS
-from test_linearizability import CAS, R, W
 
 
 def texts(fig):
@@ -89,7 +88,7 @@ def test_crowded_histories_stay_readable():
     """A Jepsen etcd history of 10 processes and random histories with many short
     operations: labels are stacked so that none overlaps another or leaves the figure, and
     at most ``limit`` operations are drawn, the blamed one among them."""
-    r = linearizable(load_jepsen(CORPUS / "etcd_001.log"))
+    r = linearizable(load_jepsen(JEPSEN_CORPUS / "etcd_001.log"))
     fig = draw_history(r)
     shown = assert_readable(fig)
     assert "read 4 · blamed" in shown and "(48 later operations not drawn)" in shown

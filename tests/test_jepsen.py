@@ -10,13 +10,11 @@ from itertools import permutations
 from pathlib import Path
 
 import pytest
-
+from helpers import JEPSEN_CORPUS as CORPUS
 from replib.history import FAIL, OK, linearizable, linearizable_kv, random_history
 from replib.jepsen import (Keyword, load_jepsen, parse_jepsen, read_edn, save_jepsen, to_jepsen,
                            write_edn)
 from replib.trace import Operation
-
-CORPUS = Path(__file__).parent / "fixtures" / "jepsen"
 
 LOG = """\
 INFO  jepsen.util - 0\t:invoke\t:write\t1
@@ -220,8 +218,10 @@ def test_save_and_load(tmp_path):
     ("hello", r"line 1: 'hello': it is neither a Jepsen log line .* nor an EDN operation map"),
     ("{:type :invoke, :f :read, :process 0}\n{:type :ok :f", r"line 2: .*missing '}'"),
     ("{:type :begin, :f :read, :process 0}", r"line 1: .*the type must be :invoke, :ok, :fail"),
-    ("INFO  jepsen.util - 0\t:invoke\t:add\t1", r"line 1: .*must be :read, :write or :cas, got :add"),
-    ("INFO  jepsen.util - 0\t:ok\t:read\t1", r"line 1: .*process 0 completes :read but has no open"),
+    ("INFO  jepsen.util - 0\t:invoke\t:add\t1",
+     r"line 1: .*must be :read, :write or :cas, got :add"),
+    ("INFO  jepsen.util - 0\t:ok\t:read\t1",
+     r"line 1: .*process 0 completes :read but has no open"),
     ("INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:invoke\t:read\tnil",
      r"line 2: .*process 0 invokes :read while its :read of line 1 is still open"),
     ("INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:write\t1",

@@ -10,26 +10,13 @@ import random
 
 import pytest
 
+from helpers import CAS, R, W
 from replib import history
 from replib.history import (FAIL, OK, linearizable, linearizable_kv, random_history,
                             with_stale_read)
 from replib.trace import Operation
 
 INF = float("inf")
-
-
-def W(client, value, invoke, response, result=OK):
-    return Operation(client, ("write", value), invoke, response,
-                     None if response is None else result)
-
-
-def R(client, value, invoke, response):
-    return Operation(client, ("read",), invoke, response, None if response is None else value)
-
-
-def CAS(client, expected, new, invoke, response, result=OK):
-    return Operation(client, ("cas", expected, new), invoke, response,
-                     None if response is None else result)
 
 
 # ---- the definition, by enumeration ---------------------------------------------------------
