@@ -19,7 +19,7 @@ from .widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelE
 from .widgets.replication import ReplicationExplorer
 from .viz.phases import space_time_phases
 from .viz.quorums import draw_quorums
-from . import exercises, history
+from . import exercises, history, jepsen
 from .experiments import (atomic_commit, compare, livelock, partitions, primary_backup,
                           proposal_numbers, sync_async)
 
@@ -31,7 +31,7 @@ __all__ = [
     "partition", "restart", "show", "space_time", "topology", "topology_of",
     "ReplicationExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
     "sync_async", "primary_backup", "atomic_commit",
-    "history", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
+    "history", "jepsen", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
     "LongRun", "QuorumExplorer", "YouAreTheNetwork", "space_time_phases", "draw_quorums",
     "livelock", "partitions", "proposal_numbers", "compare", "ComparisonExplorer",
 ]

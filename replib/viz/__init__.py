@@ -3,6 +3,7 @@
     from replib.viz import space_time, topology, show
     show(space_time(trace))                          # the whole run
     show(space_time(trace, upto=12, highlight=12))   # what the trace player draws
+    show(draw_history(history.linearizable(h)))      # a client history and its verdict
 
 Every function returns a matplotlib Figure that carries ``fig.alt_text``, a plain-English
 summary of what it shows; ``show`` displays the figure as a PNG with that text attached.
@@ -18,12 +19,13 @@ import io
 import sys
 
 from . import palette
+from .histories import draw_history
 from .palette import message_style, register_message_style, role_color
 from .sequence import build_scene, describe, short_label, space_time
 from .topology import topology, topology_of
 
 __all__ = [
-    "build_scene", "describe", "message_style", "palette", "register_message_style",
+    "build_scene", "describe", "draw_history", "message_style", "palette", "register_message_style",
     "role_color", "short_label", "show", "space_time", "to_png", "topology", "topology_of",
 ]
 
