@@ -67,13 +67,22 @@ The checker's bounds: ``max_term`` (a server does not stand for a term above it)
 
 Safety, the paper's five properties, as invariants over one state (``RAFT_INVARIANTS``):
 ``election_safety``, ``leader_append_only``, ``log_matching``, ``leader_completeness``,
-``state_machine_safety``.  Three of them speak of the past ("at most one leader was ever
-elected in a term", "no other server will ever apply ..."), which one state does not
-show; as in Ongaro's TLA+ specification, the servers keep *history variables* for them,
-which the protocol never reads: ``terms_won`` (the terms in which a server became leader),
-``applied`` (every entry a server applied, with the term it did so in), both on disk so a
-crash cannot erase the evidence, and ``held`` (a leader's log as it was, plus what it
-appended, during its current term).  ``linearizable_history`` checks a run's clients.
+``state_machine_safety``.  All but log matching speak of more than one moment ("at most
+one leader is ever elected in a term", "a leader never overwrites", "committed in a given
+term", "no other server will ever apply"), which one state does not show.  So, like the
+history variables of Ongaro's TLA+ specification, the servers keep fields the protocol
+never reads: ``terms_won`` (the terms in which a server became leader) and ``applied``
+(every entry a server applied, with its current term then), both on disk so that a crash
+cannot erase the evidence, and ``held`` (a leader's log when it won, plus what it appended
+since: any other change to a leader's log shows as a difference).  The checker then
+judges each state on its own, and the simulator can check after every step.
+``linearizable_history`` checks a run's clients.
+
+Raft and Multi-Paxos (``multipaxos.py``): a term is a ballot; RequestVote and VoteReply are
+Prepare and Promise, except that the voter reports nothing back: the up-to-date rule elects
+only a candidate that already holds every committed entry, where a Paxos leader re-proposes
+the values reported to it, slot by slot; AppendEntries is Accept, with the Decided message
+folded into ``leader_commit``; log matching replaces Paxos's independent slots.
 
 ``raft_table(state)``: each server's term, role, vote, commit index and log as rows of
 plain data, the view RaftScope draws.  ``check_raft(scenario, server=...)``: the
