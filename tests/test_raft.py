@@ -182,6 +182,33 @@ def test_vote_only_for_an_up_to_date_log(mine, last_term, last_index, granted):
     assert s2.voted_for == ("s1" if granted else None) and s2.current_term == 3
 
 
+class WatchedServer(RaftServer):
+    """Records its disk (current_term, voted_for, log) at the moment each message leaves."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._disk_at_send = []
+
+    def send(self, to, msg):
+        self._disk_at_send.append((msg, self.current_term, self.voted_for, list(self.log)))
+        super().send(to, msg)
+
+
+def test_term_vote_and_log_are_on_disk_before_any_answer():
+    """Persistent state is updated on stable storage before responding: the candidate's own
+    vote and term before its RequestVotes leave, the voter's vote before its VoteReply,
+    the follower's new entries before its AppendReply."""
+    nodes = servers(server=WatchedServer)
+    s1, s2 = nodes["s1"], nodes["s2"]
+    s1.handle(ElectionTimeout())
+    assert s1._disk_at_send == [(RequestVote(1, 0, 0), 1, "s1", []),
+                                (RequestVote(1, 0, 0), 1, "s1", [])]
+    s2.handle(RequestVote(1, 0, 0), "s1")
+    s2.handle(AppendEntries(1, 0, 0, ((1, W1),), 0), "s1")
+    assert s2._disk_at_send == [(VoteReply(1, True), 1, "s1", []),
+                                (AppendReply(1, True, 1), 1, "s1", [(1, W1)])]
+
+
 def test_requests_of_an_older_term_are_refused_with_the_current_term():
     """RequestVote and AppendEntries: reply false if term < current_term, with the current
     term, so that the stale candidate or leader learns it (the AppendReply's index is 0: a
