@@ -12,7 +12,7 @@ from .node import Node
 from .protocols.forwarding import Forward, ForwardAck, Replica, Server, forwarding_system
 from .sim import Simulation
 from .trace import Trace
-from .viz import describe, show, space_time, topology, topology_of
+from .viz import describe, lint, show, space_time, space_time_stack, topology, topology_of
 from .viz.charts import bars, latency_distributions, lines, percentile, timeline
 from .widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelExplorer,
                       FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
@@ -28,7 +28,8 @@ __all__ = [
     "Forward", "ForwardAck", "LongTail", "Network", "Node", "NodeModel", "Replica", "Reply",
     "Request", "Restart", "Server", "Simulation", "Trace", "TracePlayer", "Uniform", "check",
     "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
-    "partition", "restart", "show", "space_time", "topology", "topology_of",
+    "partition", "restart", "show", "space_time", "space_time_stack", "lint", "topology",
+    "topology_of",
     "ReplicationExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
     "sync_async", "primary_backup", "atomic_commit",
     "history", "jepsen", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",

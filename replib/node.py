@@ -103,6 +103,15 @@ class Node:
         By default a restarted node starts over as it did at time 0."""
         self.on_start()
 
+    @classmethod
+    def milestones(cls, node: str, before: dict, after: dict, system: dict) -> list:
+        """Badges the space-time diagram marks on this node's lane when one step takes its
+        state from ``before`` to ``after`` (its fields, as dicts): a role or epoch change, a
+        value chosen, a decision reached.  ``system`` maps every node to its state after the
+        step, for facts no single node knows (a majority that accepted one value).  Return
+        short texts such as ``["primary e2"]``; the default marks nothing."""
+        return []
+
     def obsolete(self, msg) -> bool:
         """True if this node ignores ``msg`` now and in every state it can reach from here
         (e.g. a reply about a ballot it has left behind for good).  The checker forgets such

@@ -119,7 +119,8 @@ class Simulation:
         self._drop_rules = []   # [fault, remaining]
         self._conditions = [f for f in faults if f.when is not None]
         self.trace = Trace(ids, {i: type(n).__name__ for i, n in self.nodes.items()},
-                           {i: n.state() for i, n in self.nodes.items()})
+                           {i: n.state() for i, n in self.nodes.items()},
+                           {i: type(n) for i, n in self.nodes.items()})
         for f in faults:
             if f.at is not None:
                 self._push(float(f.at), 1, "fault", f)   # times are floats (at=7 == at=7.0)

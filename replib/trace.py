@@ -102,9 +102,10 @@ class Operation:
 class Trace:
     """The events of one run, plus what is needed to draw them: node ids and roles."""
 
-    def __init__(self, nodes, roles, initial):
+    def __init__(self, nodes, roles, initial, classes=None):
         self.nodes = tuple(nodes)          # node ids, in lane order
         self.roles = dict(roles)           # id -> class name
+        self.classes = dict(classes or {})  # id -> node class (its milestones, for diagrams)
         self.initial = dict(initial)       # id -> state dict before anything happened
         self.events: list[Event] = []
         self.end = 0.0                     # when the run stopped (run(until=...) sets it)

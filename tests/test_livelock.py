@@ -57,9 +57,9 @@ def test_dueling_run_preempts_five_ballots_then_chooses_v1():
 def test_duel_diagram_labels_every_ballot_on_its_proposer_lane():
     """The diagram marks each ballot's start ("ballot 3") and lists them in the alt text."""
     fig = duel_diagram(dueling_run(), title="duel")
-    texts = [t.get_text() for t in fig.axes[0].texts]
+    badges = [text for _t, _node, text, _s in fig.replib_scene.milestones]
     for b in range(1, 6):
-        assert f"ballot {b}" in texts
+        assert f"ballot {b}" in badges and f"ballot {b}" in fig.replib_texts
     assert fig.alt_text.endswith("Ballots started: p1 ballot 2 at t=0, p2 ballot 1 at t=0, "
                                  "p2 ballot 3 at t=2.05, p1 ballot 4 at t=3.35, "
                                  "p2 ballot 5 at t=5.69.")

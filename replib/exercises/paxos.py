@@ -59,7 +59,8 @@ def _draw_counterexample(path, title):
         if get_ipython() is None:
             return
         from ..viz import show, space_time
-        show(space_time(path.trace(), title=title))
+        show(space_time(path.trace(), title=title),
+             caption=f"The checker's shortest counterexample, {len(path)} steps.")
     except ImportError:   # pragma: no cover - IPython is always there in the course
         return
 

@@ -302,7 +302,7 @@ def decision_histograms(stats: dict, title: str | None = None):
             isinstance(s, DecisionStats) for s in stats.values()):
         raise ValueError("stats must be a non-empty dict label -> DecisionStats "
                          "(from decision_stats or compare_policies)")
-    fig = Figure(figsize=(11.0, 5.0), dpi=100, facecolor="white")
+    fig = Figure(figsize=(10.4, 5.0), dpi=100, facecolor="white")
     axes = [fig.add_axes((0.07, 0.3, 0.4, 0.6)), fig.add_axes((0.57, 0.3, 0.4, 0.6))]
     top = max(max(s.values("messages"), default=0) for s in stats.values())
     width = next(w for w in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9) if w * 15 >= top)
@@ -597,20 +597,12 @@ def livelock_verdict(steps, ballots: int = 5) -> tuple[bool, str]:
 
 def duel_diagram(sim_or_trace, title: str | None = None):
     """The space-time diagram of a run, with every ballot's start marked on its proposer's
-    lane ("ballot 3"), and the ballots listed in the alt text."""
-    from ..viz import palette as P
+    lane (the proposers' "ballot 3" badges), and the ballots listed in the alt text."""
     from ..viz import space_time
 
     trace = getattr(sim_or_trace, "trace", sim_or_trace)
     fig = space_time(trace, title=title)
-    ax = fig.axes[0]
-    lanes = list(trace.nodes)
     started = ballots_started(trace)
-    for time, node, ballot in started:
-        y = len(lanes) - 1 - lanes.index(node)
-        ax.text(time, y - 0.12, f"ballot {ballot}", ha="left", va="top", fontsize=11,
-                fontweight="bold", color=P.BLACK, zorder=20,
-                bbox=dict(facecolor="white", edgecolor=P.VERMILLION, pad=1.5, linewidth=1.2))
     fig.alt_text += " Ballots started: " + ", ".join(
         f"{node} ballot {b} at t={round(t, 2):g}" for t, node, b in started) + "."
     return fig

@@ -145,6 +145,7 @@ class Decided:
 class Heartbeat:
     """Idle leader -> replicas: I lead under ``ballot`` and applied ``applied`` slots."""
 
+    periodic = True     # sent every heartbeat period (diagrams fold them into ticks)
     ballot: object
     applied: int
 
@@ -167,6 +168,8 @@ class LeaderTimeout:
 @dataclass(frozen=True)
 class HeartbeatTimer:
     """At a leader: sent nothing for ``heartbeat``; send heartbeats."""
+
+    periodic = True
 
 
 # ---- the state machine -------------------------------------------------------------------
@@ -205,6 +208,20 @@ class Replica(Node):
 
     stable = ("promised", "accepted", "votes", "seen", "tries", "decided", "log", "kv",
               "sessions")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: taking the lead ("leader b4"), and, on the leader, each slot
+        it learns chosen ("slot 2 chosen", "slot 1: no-op" for a gap it filled)."""
+        out = []
+        if after.get("role") == "leader" and before.get("role") != "leader":
+            out.append(f"leader b{after.get('ballot')}")
+        if after.get("role") == "leader":           # slots chosen and applied, in order
+            log, start = after.get("log", ()), len(before.get("log", ()))
+            for slot in range(start + 1, len(log) + 1):
+                out.append(f"slot {slot}: no-op" if log[slot - 1] == NOOP
+                           else f"slot {slot} chosen")
+        return out
 
     def __init__(self, id: str, replicas, index: int, timeout: float = 4.0,
                  heartbeat: float | None = 1.0, phase1_every_command: bool = False,

@@ -119,6 +119,14 @@ class Backoff:
 # ---- acceptors ---------------------------------------------------------------------------
 
 
+def _compact_value(value) -> str:
+    """A value or ballot for a badge: strings as they are, pairs as (round,id)."""
+    if isinstance(value, tuple):
+        return "(" + ",".join(map(str, value)) + ")"
+    return str(value)
+
+
+
 def above(n, promised) -> bool:
     """n > promised, where None (nothing promised yet) is below every number."""
     return promised is None or n > promised
@@ -150,6 +158,19 @@ class Acceptor(Node):
     """Promises and accepts (rules 1b and 2b); remembers both on its disk."""
 
     stable = ("promised", "accepted", "votes")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badge for diagrams: "chosen v" on the acceptor whose accept completes a majority
+        of acceptors that accepted the same (number, value); acceptors are the nodes with a
+        ``votes`` record."""
+        new = set(after.get("votes", ())) - set(before.get("votes", ()))
+        if not new:
+            return []
+        acceptors = [s for s in system.values() if "votes" in s and "promised" in s]
+        majority = len(acceptors) // 2 + 1
+        return [f"chosen {_compact_value(v)}" for n, v in sorted(new, key=repr)
+                if sum((n, v) in s["votes"] for s in acceptors) == majority]
 
     def __init__(self, id: str, learners=()):
         super().__init__(id)
@@ -183,6 +204,14 @@ class Proposer(Node):
     """Runs ballots for its value until one succeeds (rules 1a and 2a, and retrying)."""
 
     stable = ("seen", "tries")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badge for diagrams: each new ballot the proposer starts ("ballot 3")."""
+        ballot = after.get("ballot")
+        if ballot is not None and ballot != before.get("ballot"):
+            return [f"ballot {_compact_value(ballot)}"]
+        return []
 
     def __init__(self, id: str, index: int, value, acceptors, ballots: Ballots,
                  q1: int, q2: int, max_ballots: int | None = 2, timeout: float = 6.0,
@@ -322,6 +351,13 @@ class Proposer(Node):
 
 class Learner(Node):
     """Learns a value once a phase-2 quorum reports accepting it under one number."""
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badge for diagrams: the value, when the learner learns it ("learned v1")."""
+        if after.get("learned") is not None and before.get("learned") is None:
+            return [f"learned {_compact_value(after['learned'])}"]
+        return []
 
     def __init__(self, id: str, q2: int):
         super().__init__(id)

@@ -138,6 +138,11 @@ class AppendEntries:
     entries: tuple
     leader_commit: int
 
+    @property
+    def periodic(self) -> bool:
+        """An empty AppendEntries is a heartbeat (diagrams fold them into ticks)."""
+        return not self.entries
+
 
 @dataclass(frozen=True)
 class AppendReply:
@@ -172,6 +177,8 @@ class ElectionTimeout:
 class HeartbeatTimer:
     """At a leader: time to send AppendEntries to every follower again."""
 
+    periodic = True
+
 
 # ---- the server --------------------------------------------------------------------------
 
@@ -181,6 +188,18 @@ class RaftServer(Node):
 
     # figure 2's persistent state, plus the history variables (for the invariants only)
     stable = ("current_term", "voted_for", "log", "terms_won", "applied")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: winning an election ("leader t3"), and, on the leader, each
+        advance of its commit index ("commit 4")."""
+        out = []
+        if after.get("role") == "leader" and before.get("role") != "leader":
+            out.append(f"leader t{after.get('current_term')}")
+        if after.get("role") == "leader" and after.get("commit_index", 0) > before.get(
+                "commit_index", 0):
+            out.append(f"commit {after['commit_index']}")
+        return out
 
     def __init__(self, id: str, servers, election_timeout: float = 5.0,
                  heartbeat: float | None = 1.0, may_stand: bool = True,

@@ -113,6 +113,7 @@ class Ack:
 class Heartbeat:
     """Primary -> backup, when idle: I am alive, and my log has ``length`` entries."""
 
+    periodic = True     # sent every heartbeat period (diagrams fold them into ticks)
     epoch: int
     length: int
 
@@ -154,6 +155,8 @@ class ElectOK:
 @dataclass(frozen=True)
 class HeartbeatTimer:
     """At a primary: nothing shipped for a while; send heartbeats."""
+
+    periodic = True
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,18 @@ class Replica(Node):
         self.heartbeat = heartbeat
         self.timeout = timeout
         self.max_epoch = max_epoch
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: taking office ("primary e2") and stepping down ("backup e3")."""
+        was, role, epoch = before.get("role"), after.get("role"), after.get("epoch")
+        if role == was:
+            return []
+        if role == "primary":
+            return [f"primary e{epoch}"]
+        if was == "primary":
+            return [f"{role} e{epoch}"]
+        return []
 
     @property
     def backups(self) -> tuple:

@@ -161,10 +161,23 @@ class DecisionTimeout:
 # ---- the coordinator ---------------------------------------------------------------------
 
 
+def _changed_entries(before, after) -> list:
+    """The entries of a tx -> state table that a step changed, as badges ("commit", or
+    "tx 2: commit" when there are several transactions)."""
+    changed = [(tx, v) for tx, v in after.items() if before.get(tx) != v]
+    many = len(after) > 1 or any(tx != 1 for tx, _ in changed)
+    return [f"tx {tx}: {v}" if many else str(v) for tx, v in changed]
+
+
 class Coordinator(Node):
     """Runs the transactions one at a time; the only node that decides (rules 1, 3, 4, 6)."""
 
     stable = ("decisions", "started")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: the decision, when the coordinator takes it ("commit")."""
+        return _changed_entries(before.get("decisions", {}), after.get("decisions", {}))
 
     def __init__(self, id: str, participants, transactions: int = 1, timeout: float = 5.0,
                  think: float = 0.0):
@@ -265,6 +278,12 @@ class Participant(Node):
     """Votes, then applies the coordinator's decision (rules 2, 4, 5, 7)."""
 
     stable = ("log",)
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: the participant's log entry as it changes ("prepared",
+        "committed", "aborted"; 3PC adds "precommitted")."""
+        return _changed_entries(before.get("log", {}), after.get("log", {}))
 
     def __init__(self, id: str, coordinator: str, participants, vote: str = "yes",
                  transactions: int = 1, timeout: float = 5.0, termination: bool = False):
