@@ -302,8 +302,19 @@ def decision_histograms(stats: dict, title: str | None = None):
             isinstance(s, DecisionStats) for s in stats.values()):
         raise ValueError("stats must be a non-empty dict label -> DecisionStats "
                          "(from decision_stats or compare_policies)")
-    fig = Figure(figsize=(10.4, 5.0), dpi=100, facecolor="white")
-    axes = [fig.add_axes((0.07, 0.3, 0.4, 0.6)), fig.add_axes((0.57, 0.3, 0.4, 0.6))]
+    # the layout in inches: room for the y labels on the left, and a legend below whose
+    # columns fit the longest label (one column when two would not fit)
+    from ..viz.sequence import text_width_pt
+    fig_w, left, gap, right, axes_h, head = 10.4, 0.95, 1.15, 0.25, 3.0, 0.6
+    labels = [_legend(label, s) for label, s in stats.items()]
+    col = max(text_width_pt(x, P.FONT["legend"]) for x in labels) + 60
+    ncol = 2 if 2 * col <= (fig_w - left - right) * 72 else 1
+    bottom = 0.9 + 0.27 * math.ceil(len(labels) / ncol)
+    fig_h = head + axes_h + bottom
+    fig = Figure(figsize=(fig_w, fig_h), dpi=100, facecolor="white")
+    axes_w = (fig_w - left - gap - right) / 2
+    axes = [fig.add_axes((x / fig_w, bottom / fig_h, axes_w / fig_w, axes_h / fig_h))
+            for x in (left, left + axes_w + gap)]
     top = max(max(s.values("messages"), default=0) for s in stats.values())
     width = next(w for w in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9) if w * 15 >= top)
     parts = []
@@ -326,9 +337,10 @@ def decision_histograms(stats: dict, title: str | None = None):
             ax.spines[side].set_visible(False)
     axes[0].xaxis.get_major_locator().set_params(integer=True)
     if title:
-        fig.suptitle(title, fontsize=P.FONT["title"], fontweight="bold", x=0.07, ha="left")
-    fig.legend(loc="lower left", bbox_to_anchor=(0.07, 0.0), frameon=False,
-               fontsize=P.FONT["legend"], ncol=2)
+        fig.suptitle(title, fontsize=P.FONT["title"], fontweight="bold", x=left / fig_w,
+                     y=1 - 0.15 / fig_h, ha="left", va="top")
+    fig.legend(loc="lower left", bbox_to_anchor=(left / fig_w - 0.01, 0.02), frameon=False,
+               fontsize=P.FONT["legend"], ncol=ncol)
     runs = {s.runs for s in stats.values()}
     fig.alt_text = (f"Histograms of the ballots and messages until a value is chosen, "
                     f"{'/'.join(map(str, sorted(runs)))} runs per configuration, fraction of "

@@ -20,8 +20,10 @@ from .sequence import _Box
 TOLERANCE = 1.0
 
 
-class FigureLintError(ValueError):
-    """A figure shown with ``REPLIB_LINT`` set has text that overlaps or is cut off."""
+class FigureLintError(AssertionError):
+    """A figure shown with ``REPLIB_LINT`` set has text that overlaps or is cut off.  An
+    AssertionError, not a ValueError: it reports a fault of the course's own figures, and
+    widgets that answer bad input (ValueError) with a message must not swallow it."""
 
 
 def _renderer(fig):
@@ -69,6 +71,12 @@ def lint(fig) -> list[str]:
 def strict() -> bool:
     """Is linting on (``REPLIB_LINT`` set to anything but 0 or empty)?"""
     return os.environ.get("REPLIB_LINT", "") not in ("", "0")
+
+
+def check_if_strict(fig) -> None:
+    """``check`` when ``REPLIB_LINT`` is set (widgets call it before they encode a figure)."""
+    if strict():
+        check(fig)
 
 
 def check(fig) -> None:

@@ -15,6 +15,7 @@ import traitlets
 
 from ..trace import Trace
 from ..viz import space_time, to_png
+from ..viz.lint import check_if_strict
 
 PLAYER_DPI = 72
 
@@ -109,6 +110,7 @@ class TracePlayer:
             if step == self.step:
                 return
             fig = space_time(self.trace, upto=step, highlight=step, width=self.width)
+            check_if_strict(fig)
             png = base64.b64encode(to_png(fig, dpi=PLAYER_DPI)).decode("ascii")
             alt = html.escape(fig.alt_text, quote=True)
             self.figure.value = f"<img src='data:image/png;base64,{png}' alt='{alt}' />"

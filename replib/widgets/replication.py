@@ -20,6 +20,7 @@ from ..network import Network
 from ..protocols.replication import replication_system
 from ..sim import Simulation
 from ..viz import space_time, to_png
+from ..viz.lint import check_if_strict
 from ..viz.charts import latency_distributions, percentile
 from .faults import LATENCIES, latency_model
 
@@ -29,9 +30,12 @@ MODES = ("async", "semi-sync", "sync")
 def _img(fig) -> str:
     """The figure as an HTML image with its alt text; the figure is closed (a widget redraws
     often, and every open figure keeps its memory)."""
-    png = base64.b64encode(to_png(fig)).decode("ascii")
+    try:
+        check_if_strict(fig)
+        png = base64.b64encode(to_png(fig)).decode("ascii")
+    finally:
+        plt.close(fig)
     alt = html.escape(fig.alt_text, quote=True)
-    plt.close(fig)
     return f"<img src='data:image/png;base64,{png}' alt='{alt}' />"
 
 
