@@ -17,6 +17,7 @@ from .viz.charts import bars, latency_distributions, lines, percentile, timeline
 from .widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelExplorer,
                       FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
 from .widgets.replication import ReplicationExplorer
+from .widgets.primary_backup import PrimaryBackupExplorer
 from .viz.phases import space_time_phases
 from .viz.quorums import draw_quorums
 from . import exercises, history, jepsen
@@ -30,7 +31,7 @@ __all__ = [
     "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
     "partition", "restart", "show", "space_time", "space_time_stack", "lint", "topology",
     "topology_of",
-    "ReplicationExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
+    "ReplicationExplorer", "PrimaryBackupExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
     "sync_async", "primary_backup", "atomic_commit",
     "history", "jepsen", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
     "LongRun", "QuorumExplorer", "YouAreTheNetwork", "space_time_phases", "draw_quorums",

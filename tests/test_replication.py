@@ -532,7 +532,7 @@ def test_builder_names_and_operations():
     ({"mode": "semi-sync", "k": 3}, r"from 1 to the number of backups \(2\); got k=3"),
     ({"mode": "semi-sync", "k": 0}, r"got k=0"),
     ({"mode": "sync", "k": 1}, r"mode 'sync' takes no k"),
-    ({"failover": "raft"}, r"unknown failover 'raft'; allowed: None .*'naive' or 'epochs'"),
+    ({"failover": "raft"}, r"unknown failover 'raft'; allowed: None .*'naive', 'epochs' or 'prevote'"),
     ({"heartbeat": 0}, r"heartbeat must be a number > 0, got 0"),
     ({"timeout": -1}, r"timeout must be a number > 0, got -1"),
     ({"client_timeout": 0}, r"client_timeout must be None or a number > 0, got 0"),
@@ -860,3 +860,63 @@ def test_same_seed_same_trace():
     a = random_run(7, partitions=True, mode="sync", failover="epochs", timeout=3).trace.digest()
     b = random_run(7, partitions=True, mode="sync", failover="epochs", timeout=3).trace.digest()
     assert a == b
+
+
+# ---- pre-vote and batched shipping ----------------------------------------------------------
+
+
+def test_a_pre_vote_changes_nothing_and_needs_a_majority():
+    """failover="prevote": on its timeout a backup asks PreElect(epoch + 1) and keeps its
+    epoch; a replica that heard from the primary since its own timeout refuses; one whose
+    timeout fired grants; a majority of yeses makes the asker stand for real."""
+    from replib.protocols.replication import PreElect, PreElectOK
+    b1 = replica("b1", failover="prevote")
+    out = plain(b1.handle(PrimaryTimeout()))
+    assert ("send", "primary", PreElect(2, 1, 0)) in out and b1.epoch == 1 and b1.role == "backup"
+    b2 = replica("b2", failover="prevote")
+    b2.handle(Heartbeat(1, 0), "primary")                     # heard the primary
+    assert plain(b2.handle(PreElect(2, 1, 0), "b1")) == []
+    b2.handle(PrimaryTimeout())                               # now it has not, for a while
+    assert ("send", "b1", PreElectOK(2)) in plain(b2.handle(PreElect(2, 1, 0), "b1"))
+    out = plain(b1.handle(PreElectOK(2), "b2"))
+    assert b1.epoch == 2 and b1.role == "candidate" and ("send", "b2", Elect(2)) in out
+
+
+def test_a_pre_vote_refuses_a_shorter_log():
+    """A replica does not promise its vote to a replica whose log is behind its own."""
+    from replib.protocols.replication import PreElect
+    b2 = replica("b2", failover="prevote")
+    b2.handle(Sync(1, (W1,)), "primary")
+    b2.handle(PrimaryTimeout())
+    assert plain(b2.handle(PreElect(2, 1, 0), "b1")) == []
+
+
+def test_pre_vote_keeps_one_primary_per_epoch():
+    """The checker with the pre-vote (a primary and two backups, elections up to epoch 2, a
+    duplicating and reordering network, no crash, to keep it to a second): still at most one
+    primary per epoch in every reachable state, and a new primary is still reachable, in
+    5 steps (timeout, PreElect, PreElectOK, Elect, ElectOK)."""
+    r = check(replication_system(2, failover="prevote", clients=0, max_epoch=2),
+              Controls(duplicate=True),
+              invariants={"one primary per epoch": one_primary_per_epoch},
+              goals={"b1 primary of epoch 2": lambda s: ("b1", 2) in acting_primaries(s)},
+              progress=False)
+    assert r.ok and r.complete and r.goals["b1 primary of epoch 2"].reached
+    assert (r.states, len(r.goals["b1 primary of epoch 2"].path)) == (12_013, 5)
+
+
+def test_batched_shipping_waits_for_the_timer():
+    """ship_every: an async primary answers at once, ships nothing until ShipTimer fires,
+    then ships every write since the last batch."""
+    from replib.protocols.replication import ShipTimer
+    p = replica("primary", mode="async", ship_every=2.0)
+    out = plain(p.handle(Request("client", 0, W1), "client"))
+    assert out == [("send", "client", Reply(0, "ok")), ("set", ShipTimer(), 2.0)]
+    out = plain(p.handle(Request("client", 1, W2), "client"))
+    assert out == [("send", "client", Reply(1, "ok"))]
+    out = plain(p.handle(ShipTimer()))
+    assert [e for e in out if e[0] == "send"] == [
+        ("send", "b1", Update(1, 1, W1)), ("send", "b2", Update(1, 1, W1)),
+        ("send", "b1", Update(1, 2, W2)), ("send", "b2", Update(1, 2, W2))]
+    with pytest.raises(ValueError, match="ship_every .* is for mode 'async'"):
+        replica("primary", mode="sync", ship_every=2.0)

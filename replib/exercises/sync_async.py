@@ -6,14 +6,9 @@ from .core import Hint, close, exercise, fault_list, number, whole_number
 
 
 def _two_backup_latencies(mode, k=None):
-    """One write; client<->primary 1 each way, primary<->b1 1 each way, primary<->b2 3."""
-    from ..network import Constant, Network
-    from ..protocols.replication import replication_system
-    from ..sim import Simulation
-    slow = Constant(3.0)
-    network = Network(Constant(1.0), links={("primary", "b2"): slow, ("b2", "primary"): slow})
-    trace = Simulation(replication_system(2, mode, k, writes=1), network=network).run()
-    return trace.history()[0].latency
+    """The write's latency in the chapter's slow-backup run (b2 three times farther)."""
+    from ..experiments.sync_async import slow_backup_run
+    return slow_backup_run(mode, k).history()[0].latency
 
 
 @exercise
@@ -64,17 +59,18 @@ def check_sync_latency(answer):
 @exercise
 def check_sync_writes_with_backup_down(answer):
     """01: how many writes does a sync primary answer after one of its backups crashed?"""
-    from ..experiments.sync_async import service_after_backup_crash
+    from ..experiments.sync_async import service_with_backup_down
     value = whole_number(answer, "the number of writes")
-    key = "writes answered after the crash"
-    truth = service_after_backup_crash("sync", 2)[key]
+    key = "writes answered"
+    truth = service_with_backup_down("sync")[key]
     if value == truth:
         return ("none: every sync write waits for an Ack from every backup, and b1 will never "
-                "send one. The client is stuck on its first write after the crash.")
-    if value == service_after_backup_crash("async", 2)[key]:
+                "send one. Each writer is stuck on its first write after the crash; reads, "
+                "which need no backup, are still answered.")
+    if value == service_with_backup_down("async")[key]:
         raise Hint(f"{value} is what an asynchronous primary answers: it does not wait for the "
                    f"backups. What does a sync primary wait for?")
-    if value == 1:
+    if value in (1, 2):
         raise Hint("even the first write after the crash needs b1's Ack, and a crashed backup "
                    "sends none.")
     raise Hint("what does a sync primary wait for before it answers a write, and can a "
@@ -83,24 +79,27 @@ def check_sync_writes_with_backup_down(answer):
 
 @exercise
 def check_async_loss_prediction(answer):
-    """01: how many acknowledged writes does async lose with a replication delay of 4?"""
-    from ..experiments.sync_async import lost_after_primary_crash
+    """01: batches every 4, the primary crashes 1.0 after the last one left, a write is
+    acknowledged every 0.2: how many acknowledged writes are lost?"""
+    from ..experiments.sync_async import lost_in_batches
     value = whole_number(answer, "the number of writes")
-    truth = lost_after_primary_crash("async", 4)[0]
+    run = lost_in_batches(4.0, 1.0)
+    truth = run["lost"]
     if value == truth:
-        return (f"{truth}: a write takes 0.2, so in the last 4 time units before the crash the "
-                f"client was told 'ok' {truth} times for writes still on their way to a backup.")
+        return (f"{truth}: a write is acknowledged every 0.2, so in the 1.0 since the last "
+                f"batch left the client was told 'ok' {truth} times for writes still in the "
+                f"primary's queue. They died with it.")
     if value == 0:
         raise Hint("async answers before the backups have the write: what about the writes "
-                   "acknowledged just before the crash?")
-    if value == 4:
-        raise Hint("4 is the delay, a time. How many writes does the client get acknowledged "
-                   "in 4 time units, if each takes 0.2?")
-    if abs(value - truth) <= 2:
-        raise Hint("close: count the writes acknowledged in the last 4 time units exactly "
-                   "(one every 0.2).")
-    raise Hint("a write takes 0.2 (0.1 each way); count the writes acknowledged in the last "
-               "4 time units before the crash.")
+                   "acknowledged since the last batch left?")
+    if value == 4 * 5:
+        raise Hint("that is a whole batch interval (4) of writes; the crash came only 1.0 "
+                   "after the last batch left.")
+    if value in (truth - 1, truth + 1):
+        raise Hint("close: count the writes acknowledged in the 1.0 after the batch left, one "
+                   "every 0.2.")
+    raise Hint("a write takes 0.2 (0.1 each way); count the writes acknowledged between the "
+               "last batch and the crash.")
 
 
 LOSS_EXAMPLE = "crash('primary', at=5)"

@@ -86,7 +86,7 @@ from ..node import Node
 from ..validate import subclass_of, whole_number
 
 MODES = ("async", "sync", "semi-sync")
-FAILOVERS = (None, "naive", "epochs")
+FAILOVERS = (None, "naive", "epochs", "prevote")
 READ_FROM = ("primary", "backup")
 
 # ---- messages between replicas: each carries its sender's epoch --------------------------
@@ -141,6 +141,24 @@ class Elect:
 
 
 @dataclass(frozen=True)
+class PreElect:
+    """Would-be candidate -> replicas (``failover="prevote"``): would you vote for me in
+    ``epoch``, given my log?  Asking changes nothing, on either side."""
+
+    epoch: int
+    log_epoch: int
+    length: int
+
+
+@dataclass(frozen=True)
+class PreElectOK:
+    """Replica -> would-be candidate: I have not heard from a primary for a while either,
+    and your log is as good as mine: I would vote for you in ``epoch``."""
+
+    epoch: int
+
+
+@dataclass(frozen=True)
 class ElectOK:
     """Replica -> candidate: my vote for ``epoch``, and my log with the epoch that wrote it."""
 
@@ -157,6 +175,12 @@ class HeartbeatTimer:
     """At a primary: nothing shipped for a while; send heartbeats."""
 
     periodic = True
+
+
+@dataclass(frozen=True)
+class ShipTimer:
+    """At an async primary with ``ship_every``: time to ship the writes applied since the
+    last shipment (log shippers work in batches: that is the replication lag)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +206,7 @@ class Replica(Node):
 
     def __init__(self, id: str, replicas, mode: str = "sync", k: int | None = None,
                  failover: str | None = None, heartbeat: float = 1.0, timeout: float = 4.0,
-                 max_epoch: int | None = None):
+                 max_epoch: int | None = None, ship_every: float | None = None):
         super().__init__(id)
         replicas = tuple(replicas)
         if id not in replicas:
@@ -196,6 +220,9 @@ class Replica(Node):
         self.match = {}         # primary: backup -> the index it acknowledged up to
         self.waiting = {}       # primary: log index -> (client, seq) still to be answered
         self.votes = set()      # candidate: who voted for it (itself included)
+        self.prevotes = set()   # pre-vote: who said it would vote for this replica
+        self.heard = False      # pre-vote: heard from a primary since my timeout last fired
+        self.shipped = 0        # primary with ship_every: the log entries shipped so far
         # configuration, the same all run long
         self.replicas = replicas
         self.mode = mode
@@ -204,6 +231,10 @@ class Replica(Node):
         self.heartbeat = heartbeat
         self.timeout = timeout
         self.max_epoch = max_epoch
+        self.ship_every = ship_every
+        if ship_every is not None and mode != "async":
+            raise ValueError(f"ship_every (shipping in batches) is for mode 'async'; mode "
+                             f"{mode!r} ships each write at once")
 
     @classmethod
     def milestones(cls, node, before, after, system):
@@ -237,14 +268,16 @@ class Replica(Node):
             self.become_backup()
 
     def on_restart(self):
-        if self.failover == "epochs":      # rule 11: it may have been deposed meanwhile
+        if self.failover in ("epochs", "prevote"):   # rule 11: it may have been deposed meanwhile
             self.become_backup()
         else:
             self.on_start()
 
     def become_primary(self):
         self.role = "primary"
-        self.match, self.waiting, self.votes = {}, {}, set()
+        self.match, self.waiting, self.votes, self.prevotes = {}, {}, set(), set()
+        if self.ship_every is not None:
+            self.shipped = len(self.log)
         if self.failover:
             self.cancel_timer(PrimaryTimeout())
             self.set_timer(HeartbeatTimer(), self.heartbeat)
@@ -252,6 +285,7 @@ class Replica(Node):
     def become_backup(self):
         self.role = "backup"
         self.seen, self.match, self.waiting, self.votes = {}, {}, {}, set()
+        self.prevotes = set()
         if self.failover:
             self.cancel_timer(HeartbeatTimer())
             self.set_timer(PrimaryTimeout(), self.timeout)
@@ -265,7 +299,7 @@ class Replica(Node):
     def fenced(self, msg) -> bool:
         """Rule 10, for what backups send a primary: True for a message from an older epoch.
         A newer epoch is learned (on disk) and this replica steps down.  Naive: never."""
-        if self.failover != "epochs" or msg.epoch == self.epoch:
+        if self.failover not in ("epochs", "prevote") or msg.epoch == self.epoch:
             return False
         if self.stale(msg):
             return True
@@ -277,10 +311,12 @@ class Replica(Node):
         """Update, Heartbeat, Sync come from a primary: follow it (True) and restart the
         failover timeout, unless its epoch is older (rule 10) or, naive, this replica is a
         primary itself (rule 6).  A newer epoch is learned; a primary or candidate steps down."""
-        if self.failover == "epochs":
+        if self.failover in ("epochs", "prevote"):
             if self.stale(msg):
                 return False
             self.epoch = msg.epoch
+            if self.failover == "prevote":
+                self.heard = True
             if self.role != "backup":
                 self.become_backup()
                 return True
@@ -304,6 +340,10 @@ class Replica(Node):
             index = self.seen[request] = len(self.log)
             if self.needed == 0:           # async: answer first, ship after
                 self.send(sender, Reply(msg.seq, "ok"))
+            if self.ship_every is not None:   # in the next batch (the timer may be pending)
+                if self.shipped == index - 1:
+                    self.set_timer(ShipTimer(), self.ship_every)
+                return
             self.ship(index, self.backups)
             if self.needed > 0:
                 self.waiting[index] = request
@@ -319,6 +359,13 @@ class Replica(Node):
             self.send(b, Update(self.epoch, index, self.log[index - 1]))
         if self.failover and backups:
             self.set_timer(HeartbeatTimer(), self.heartbeat)   # not idle: no heartbeat yet
+
+    def on_ship_timer(self, timer):
+        if self.role != "primary":
+            return                                         # stale: no longer primary
+        for index in range(self.shipped + 1, len(self.log) + 1):
+            self.ship(index, self.backups)
+        self.shipped = len(self.log)
 
     def acks(self, index) -> int:
         return sum(1 for b in self.backups if self.match.get(b, 0) >= index)
@@ -384,6 +431,18 @@ class Replica(Node):
             return
         if self.max_epoch is not None and self.epoch >= self.max_epoch:
             return                                         # the bound for the checker
+        if self.failover == "prevote":                     # ask first; change nothing yet
+            self.heard = False
+            self.prevotes = {self.id}
+            for r in self.backups:
+                self.send(r, PreElect(self.epoch + 1, self.log_epoch, len(self.log)))
+            self.set_timer(PrimaryTimeout(), self.timeout)
+            return
+        self.stand()
+
+    def stand(self):
+        """Rule 7: stand for the next epoch (on disk before the Elects leave)."""
+        self.prevotes = set()
         self.epoch += 1                                    # rule 7, on disk
         self.role = "candidate"
         self.votes = {self.id}
@@ -391,7 +450,22 @@ class Replica(Node):
             self.send(r, Elect(self.epoch))
         self.set_timer(PrimaryTimeout(), self.timeout)     # no majority by then: try again
 
-    # ---- elections (failover="epochs") ---------------------------------------------------
+    # ---- elections (failover="epochs" or "prevote") ----------------------------------------
+    def on_pre_elect(self, msg, sender):
+        """Pre-vote: say yes only if this replica too has not heard from a primary since its
+        own timeout last fired, and the asker's log is as good as its own; change nothing."""
+        if self.stale(msg) or msg.epoch <= self.epoch or self.role == "primary" or self.heard:
+            return
+        if (msg.log_epoch, msg.length) >= (self.log_epoch, len(self.log)):
+            self.send(sender, PreElectOK(msg.epoch))
+
+    def on_pre_elect_ok(self, msg, sender):
+        if self.role != "backup" or msg.epoch != self.epoch + 1 or not self.prevotes:
+            return                         # stale: not asking (any more) for that epoch
+        self.prevotes.add(sender)
+        if len(self.prevotes) >= self.majority:
+            self.stand()
+
     def on_elect(self, msg, sender):
         if msg.epoch <= self.epoch:
             return                         # rule 8: an old epoch, or one I voted in already
@@ -496,7 +570,7 @@ def check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch) -> i
                          f"(got k={k!r}): use mode='semi-sync' or leave k=None")
     if failover not in FAILOVERS:
         raise ValueError(f"unknown failover {failover!r}; allowed: None (a fixed primary), "
-                         f"'naive' or 'epochs'")
+                         f"'naive', 'epochs' or 'prevote' (epochs with a pre-vote)")
     _positive("heartbeat", heartbeat)
     _positive("timeout", timeout)
     if max_epoch is not None:
@@ -514,7 +588,7 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
                        reads: int = 0, read_from: str = "primary", heartbeat: float = 1.0,
                        timeout: float = 4.0, client_timeout: float | None = None,
                        think: float = 0.5, max_epoch: int | None = None,
-                       replica=None) -> list:
+                       replica=None, ship_every: float | None = None) -> list:
     """Clients, a primary and ``backups`` backups, as a list of nodes for a Simulation or check.
 
     mode: "async", "sync" or "semi-sync" (then k, the acks to wait for, 1 <= k <= backups).
@@ -529,7 +603,10 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
     between operations.  max_epoch: replicas stand for no epoch above this (a bound for the
     checker; None: no bound).  replica: a subclass of Replica to use instead of
     ``FencingReplica`` (a variant to study, or an exercise's answer; with epochs it fences
-    only if its ``stale`` says so).
+    only if its ``stale`` says so).  failover="prevote": epochs, but a replica asks a majority
+    whether they would vote for it before it raises its epoch (so a replica that was cut off
+    cannot depose a healthy primary when it comes back).  ship_every (async only): ship the
+    log in batches every so long instead of each write at once (the replication lag).
     """
     check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch)
     whole_number("clients", clients, 0)
@@ -555,7 +632,8 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
             name, ids, ops, think=think, timeout=client_timeout,
             read_from=None if read_from == "primary" else ids[1 + c % backups]))
     cls = FencingReplica if replica is None else subclass_of("replica", replica, Replica)
-    return users + [cls(r, ids, mode, k, failover, heartbeat, timeout, max_epoch)
+    _positive("ship_every", ship_every, allow_none=True)
+    return users + [cls(r, ids, mode, k, failover, heartbeat, timeout, max_epoch, ship_every)
                     for r in ids]
 
 

@@ -73,18 +73,20 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
 
-def short_label(msg, src: str | None = None, dst: str | None = None, limit: int = 30) -> str:
+def short_label(msg, src: str | None = None, dst: str | None = None, limit: int = 30,
+                hide=()) -> str:
     """A message as a compact label, e.g. ``Forward(1, (write,1))``.
 
     Fields that merely repeat the sender's or receiver's id are left out (the arrow already
-    says who talks to whom); the text is cut to ``limit`` characters."""
+    says who talks to whom), and so are the fields named in ``hide`` (e.g. ``("epoch",)`` in
+    a chapter that has not introduced epochs yet); the text is cut to ``limit`` characters."""
     name = type(msg).__name__
     if not dataclasses.is_dataclass(msg):
         return _shorten(_compact(msg), limit)
     parts = []
     for f in dataclasses.fields(msg):
         v = getattr(msg, f.name)
-        if isinstance(v, str) and v in (src, dst):
+        if (isinstance(v, str) and v in (src, dst)) or f.name in hide:
             continue
         parts.append(_compact(v))
     text = f"{name}({', '.join(parts)})" if parts else name
@@ -142,6 +144,7 @@ class Scene:
     last: float = 0.0             # time of the last event of the whole trace
     periodic_only: set = field(default_factory=set)  # types only ever sent periodically
     periodic_sent: dict = field(default_factory=dict)  # how many of each periodic type
+    partition_sides: list = field(default_factory=list)  # groups of the whole trace's partitions
     periodic_timers_only: bool = False   # every timer of the trace is a periodic one
     has_milestones: bool = False          # the whole trace has milestones
     msg_types: list = field(default_factory=list)   # types in the whole trace, first seen first
@@ -724,9 +727,14 @@ def _legend_items(scene: Scene, periodic: str) -> list:
     if "invoke" in kinds:
         items.append(("client operation", "line", dict(color=P.BLACK, alpha=0.25, linewidth=7,
                                                        solid_capstyle="butt")))
-    if "partition" in kinds:
-        items.append(("partition side", "patch", dict(facecolor=P.TINTS[0], alpha=0.3,
-                                                      edgecolor=P.VERMILLION)))
+    sides = scene.partition_sides
+    for i, group in (sides if len(sides) <= 4 else ()):
+        items.append((f"partition side: {', '.join(group)}", "patch",
+                      dict(facecolor=P.TINTS[i % len(P.TINTS)], alpha=0.3,
+                           edgecolor=P.VERMILLION)))
+    if len(sides) > 4:
+        items.append(("partition sides (a tint each)", "patch",
+                      dict(facecolor=P.TINTS[0], alpha=0.3, edgecolor=P.VERMILLION)))
     if "cut" in kinds:
         items.append(("link cut", "marker", dict(P.MARKERS["cut"])))
     return items
@@ -828,7 +836,8 @@ def _place_notes(notes, x_of, x_min, x_max, highlight=None, max_rows=4):
 
 
 def space_time(trace, upto=None, highlight=None, ax=None, title=None, width=None,
-               labels=True, legend=True, periodic="fold", time_range=None, bands=None):
+               labels=True, legend=True, periodic="fold", time_range=None, bands=None,
+               hide_fields=()):
     """Draw a space-time diagram of a trace and return the matplotlib Figure.
 
     trace: a Trace (or a Simulation, whose trace is drawn).
@@ -843,13 +852,14 @@ def space_time(trace, upto=None, highlight=None, ax=None, title=None, width=None
     time_range: (start, end) of the time axis, to draw runs that are compared on one axis
     (default: from 0 to just after the last event).  bands: [(label, start, end)] spans to
     shade, labelled above the lanes (``phases.space_time_phases`` passes a protocol's phases).
+    hide_fields: message fields to leave out of the labels (e.g. ``("epoch",)``).
     The figure carries its alt text in ``fig.alt_text``; show it with ``replib.viz.show``.
     The axes, colours and legend depend on the whole trace, not on ``upto``, so frames of
     a trace player line up.  ``fig.replib_scene`` keeps what was drawn (arrows, marks),
     ``fig.replib_texts`` every piece of text and ``fig.replib_text_boxes`` where it went.
     """
     panel = _Panel(trace, upto, highlight, title, width, labels, legend, periodic, time_range,
-                   bands)
+                   bands, hide_fields)
     if ax is None:
         fig = Figure(figsize=(panel.fig_w, panel.height), dpi=DPI, facecolor="white")
         panel.draw_into(fig, 0.0)
@@ -875,7 +885,8 @@ def space_time_stack(traces, titles=None, width=None, time_range=None, **kwargs)
         time_range = (0.0, max(max(_time_range(build_scene(t), None)[1] for t in traces), 1.0))
     panels = [_Panel(t, kwargs.get("upto"), kwargs.get("highlight"), ti, width,
                      kwargs.get("labels", True), kwargs.get("legend", True),
-                     kwargs.get("periodic", "fold"), time_range, kwargs.get("bands"))
+                     kwargs.get("periodic", "fold"), time_range, kwargs.get("bands"),
+                     kwargs.get("hide_fields", ()))
               for t, ti in zip(traces, titles)]
     left = max(p.left for p in panels)
     fig_w = max(p.fig_w for p in panels)
@@ -899,7 +910,7 @@ class _Panel:
     several can share one figure with the same margins and time axis."""
 
     def __init__(self, trace, upto, highlight, title, width, labels, legend, periodic,
-                 time_range, bands):
+                 time_range, bands, hide_fields=()):
         trace = _as_trace(trace)
         scene = build_scene(trace, upto)
         highlight = _check_step(trace, highlight, "highlight")
@@ -917,6 +928,10 @@ class _Panel:
             raise ValueError(f"title must be a string, got {title!r}")
         self.trace, self.scene, self.highlight, self.title = trace, scene, highlight, title
         self.labels, self.periodic = labels, periodic
+        if isinstance(hide_fields, str) or not all(isinstance(x, str) for x in hide_fields):
+            raise ValueError(f"hide_fields must be a list of message field names, e.g. "
+                             f"('epoch',); got {hide_fields!r}")
+        self.hide_fields = tuple(hide_fields)
         self.bands = _check_bands(bands)
         x_lo, x_hi = _time_range(scene, time_range)
         _whole_trace_facts(scene, trace)
@@ -981,7 +996,7 @@ class _Panel:
         ax.yaxis.set_major_locator(NullLocator())
         ax.yaxis.set_minor_locator(NullLocator())
         self.drawer = _Drawer(fig, ax, self.scene, self.trace, self.highlight, self.labels,
-                              self.periodic, self.bands)
+                              self.periodic, self.bands, self.hide_fields)
         self.drawer.draw(self.legend_items, self.legend_layout, self.title_lines)
         self.alt_text = describe_scene(self.scene, self.periodic)
         if self.bands:
@@ -1038,6 +1053,13 @@ def _whole_trace_facts(scene: Scene, trace: Trace) -> None:
                 other.add(e.msg_type)
     scene.periodic_only = periodic - other
     scene.periodic_sent = sent
+    sides = []           # (tint index, group) of every partition, as the lanes tint them
+    for e in trace.events:
+        if e.kind == "partition":
+            for i, g in enumerate(e.msg or ()):
+                if (i, tuple(g)) not in sides:
+                    sides.append((i, tuple(g)))
+    scene.partition_sides = sides
     timers = [e.msg for e in trace.events if e.kind == "timer"]
     scene.periodic_timers_only = bool(timers) and all(is_periodic(t) for t in timers)
     scene.has_milestones = bool(milestones(trace))
@@ -1047,12 +1069,13 @@ class _Drawer:
     """Draws a scene into an axes; one method per layer, bottom to top."""
 
     def __init__(self, fig, ax, scene: Scene, trace: Trace, highlight, labels, periodic="fold",
-                 bands=()):
+                 bands=(), hide_fields=()):
         self.fig, self.ax, self.scene, self.trace = fig, ax, scene, trace
         self.highlight = highlight
         self.labels = labels
         self.periodic = periodic
         self.bands = bands
+        self.hide_fields = hide_fields
         self.blocked = _Placer()    # everything a label must keep off (one test for most)
         self.marks = _Placer()      # arrowheads, crosses, markers: no text on them
         self.words = _Placer()      # text already placed: nothing on it
@@ -1342,7 +1365,7 @@ class _Drawer:
                                              gid="replib-periodic"))
 
     def _arrow_label(self, a: Arrow, px, style, hl):
-        text = short_label(a.msg, a.src, a.dst)
+        text = short_label(a.msg, a.src, a.dst, hide=self.hide_fields)
         name = type(a.msg).__name__
         suffix = {"duplicate": " (dup)", "again": " (again)"}.get(a.copy, "")
         variants = [text + suffix]
