@@ -13,7 +13,17 @@ A node class needs nothing new to run here: the handlers, ``stable`` fields, tim
 client records the simulator and the checker use are all the runtime uses.
 """
 
-from .cluster import Cluster, stop_all
-from .wire import Registry
+import importlib
 
-__all__ = ["Cluster", "Registry", "stop_all"]
+# Imported when first used, so that a node process (``python -m replib.runtime``) loads only
+# what it runs: process, wire, disk, events.
+_WHERE = {"Cluster": "cluster", "running_processes": "cluster", "stop_all": "cluster",
+          "TestRun": "harness", "multipaxos_test": "harness", "raft_test": "harness",
+          "run_test": "harness", "split": "harness", "Registry": "wire"}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'replib.runtime' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

@@ -53,7 +53,9 @@ from .wire import Registry
 
 _ID = re.compile(r"[A-Za-z0-9_.:-]+")
 _LIVE: "weakref.WeakSet[Cluster]" = weakref.WeakSet()
+_SPAWNED: list = []          # every node process this interpreter started (for the tests)
 POLL = 0.02                 # seconds between looks at the clock and the processes
+NETWORK_FAULTS = ("partition", "cut", "heal")
 
 
 def stop_all() -> None:
@@ -63,6 +65,12 @@ def stop_all() -> None:
 
 
 atexit.register(stop_all)
+
+
+def running_processes() -> list[int]:
+    """The pids of node processes started by this interpreter that are still running
+    (none, once every cluster is stopped: what the tests check)."""
+    return [p.pid for p in _SPAWNED if p.poll() is None]
 
 
 class Cluster:
@@ -130,6 +138,7 @@ class Cluster:
         self.router = Router(self.ids, self.token, network, self.time_unit, seed, max_messages,
                              router_port)
         self.processes: dict[str, subprocess.Popen] = {}
+        self._stderr_from: dict[str, int] = {}  # where the running process's stderr begins
         self.incarnation = {i: -1 for i in self.ids}
         self.killed: set = set()               # nodes we killed and have not restarted
         self.started = False
@@ -183,7 +192,10 @@ class Cluster:
         self.router.call(self.router.expect, node, incarnation)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(_import_path())
-        with open(self.path(node, "stderr"), "ab") as stderr:
+        stderr_path = self.path(node, "stderr")
+        self._stderr_from[node] = os.path.getsize(stderr_path) if os.path.exists(stderr_path) \
+            else 0
+        with open(stderr_path, "ab") as stderr:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "replib.runtime"], stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL, stderr=stderr, env=env, start_new_session=True,
@@ -191,6 +203,7 @@ class Cluster:
         proc.stdin.write(config_bytes(config))
         proc.stdin.flush()                     # and keep it open: its closing stops the node
         self.processes[node] = proc
+        _SPAWNED.append(proc)
 
     def kill(self, node: str) -> None:
         """kill -9 ``node``'s process (its whole process group): it loses everything but
@@ -214,9 +227,13 @@ class Cluster:
             raise ValueError(f"{node} is running; kill it before restarting it")
         self._spawn(node)
         event = self.router.welcomed[node]
+        proc = self.processes[node]
         limit = time.monotonic() + timeout
         while not event.wait(POLL):
             self._check_processes()
+            if proc.poll() is not None:
+                raise RuntimeError(f"{node} could not restart (exit code {proc.returncode}): "
+                                   f"{self._stderr(node)}")
             if time.monotonic() > limit:
                 raise RuntimeError(f"{node} did not restart within {timeout:g} s; its stderr: "
                                    f"{self._stderr(node)}")
@@ -226,22 +243,29 @@ class Cluster:
     # ---- the network ---------------------------------------------------------------------------
     def partition(self, *groups) -> None:
         """Split the nodes into groups (nodes in no group form one more), as in the simulator."""
-        self._running()
-        groups = [(g,) if isinstance(g, str) else tuple(g) for g in groups]
-        groups = self.router.call(self.router.partition, groups)
-        self.log.append(f"t={self.now:.1f}: partition " + " | ".join(",".join(g) for g in groups))
+        from ..faults import partition
+        self.change_network([partition(*groups)])
 
     def cut(self, src: str, dst: str) -> None:
         """From now on ``dst`` receives nothing from ``src``."""
-        self._running()
-        self.router.call(self.router.cut, src, dst)
-        self.log.append(f"t={self.now:.1f}: cut {src}->{dst}")
+        from ..faults import cut
+        self.change_network([cut(src, dst)])
 
     def heal(self) -> None:
         """Remove every partition and cut."""
+        from ..faults import heal
+        self.change_network([heal()])
+
+    def change_network(self, faults) -> None:
+        """Apply partitions, cuts and heals (``replib.faults``) at one instant: no message
+        slips through between them (``run`` groups the ones due at the same time)."""
         self._running()
-        self.router.call(self.router.heal)
-        self.log.append(f"t={self.now:.1f}: heal")
+        groups = iter(self.router.call(self.router.change, list(faults)))
+        for f in faults:
+            what = f.describe().split(" at t=")[0]
+            if f.kind == "partition":
+                what = "partition " + " | ".join(",".join(g) for g in next(groups))
+            self.log.append(f"t={self.now:.1f}: {what}")
 
     def set_network(self, **settings) -> None:
         """Change the network's ``loss``, ``duplicate`` or ``latency`` now."""
@@ -257,12 +281,8 @@ class Cluster:
             self.kill(fault.nodes[0])
         elif kind == "restart":
             self.restart(fault.nodes[0])
-        elif kind == "partition":
-            self.partition(*fault.nodes)
-        elif kind == "heal":
-            self.heal()
-        elif kind == "cut":
-            self.cut(*fault.nodes)
+        elif kind in NETWORK_FAULTS:
+            self.change_network([fault])
         else:
             raise ValueError(f"the runtime does not do {fault.describe()!r}: use the network's "
                              f"loss (set_network(loss=...)) instead of drop rules")
@@ -295,7 +315,7 @@ class Cluster:
         while True:
             self._check_processes()
             while faults and faults[0].at <= self.now:
-                self.apply(faults.pop(0))
+                self._apply_due(faults)
             if stop_when is not None and stop_when(self):
                 break
             left = end - time.monotonic()
@@ -304,8 +324,20 @@ class Cluster:
             if faults:
                 left = min(left, self.epoch + faults[0].at * self.time_unit - time.monotonic())
             time.sleep(max(0.0, min(POLL, left)))
-        for f in faults:                       # due by the end: still happen, in order
-            self.apply(f)
+        while faults:                          # due by the end: still happen, in order
+            self._apply_due(faults)
+
+    def _apply_due(self, faults: list) -> None:
+        """Apply the first fault of the (sorted) list, with the network changes due at the
+        same time as it in one go."""
+        first = faults.pop(0)
+        if first.kind not in NETWORK_FAULTS:
+            self.apply(first)
+            return
+        batch = [first]
+        while faults and faults[0].at == first.at and faults[0].kind in NETWORK_FAULTS:
+            batch.append(faults.pop(0))
+        self.change_network(batch)
 
     # ---- stopping ------------------------------------------------------------------------------
     def stop(self, grace: float = 1.0) -> None:
@@ -364,9 +396,22 @@ class Cluster:
         """The clients' operations (``replib.trace.Operation``), times in time units."""
         return self.trace().history()
 
+    def responses(self) -> dict:
+        """How many answers each node has recorded so far (clients: operations done); cheap
+        enough to poll, e.g. ``run(until=..., stop_when=lambda c: ...)``."""
+        out = {}
+        for node in self.ids:
+            try:
+                with open(self.path(node, "events"), encoding="utf-8", errors="replace") as f:
+                    out[node] = f.read().count(',"response",')
+            except FileNotFoundError:
+                out[node] = 0
+        return out
+
     def disk(self, node: str):
         """A copy of ``node`` with the stable fields its disk holds now (volatile fields as
-        built); e.g. ``cluster.disk("r1").log``."""
+        built); e.g. ``cluster.disk("r1").log``.  While the nodes run, disks read one after
+        the other are no consistent snapshot of the system: ``stop`` first to check one."""
         self._check_node(node)
         copy_ = self._fresh_nodes()[self.ids.index(node)]
         Disk(self.path(node, "disk"), node, self.registry).read(copy_)
@@ -420,9 +465,11 @@ class Cluster:
                                    f"{self._stderr(node)}")
 
     def _stderr(self, node: str) -> str:
+        """What the node's current process wrote to stderr (its last 2000 characters)."""
         try:
-            with open(self.path(node, "stderr"), encoding="utf-8", errors="replace") as f:
-                text = f.read().strip()
+            with open(self.path(node, "stderr"), "rb") as f:
+                f.seek(self._stderr_from.get(node, 0))
+                text = f.read().decode("utf-8", errors="replace").strip()
         except FileNotFoundError:
             return "(nothing)"
         return text[-2000:] or "(nothing)"

@@ -176,6 +176,21 @@ class Router(asyncio.DatagramProtocol):
         self.network.heal()
         self.events.append((self.now(), "heal", None, None, None, None, None))
 
+    def change(self, faults) -> list:
+        """Partitions, cuts and heals (``replib.faults``) at one instant: no message passes
+        between them, as in the simulator when several faults share a time."""
+        done = []
+        for f in faults:
+            if f.kind == "partition":
+                done.append(self.partition(f.nodes))
+            elif f.kind == "cut":
+                self.cut(*f.nodes)
+            elif f.kind == "heal":
+                self.heal()
+            else:
+                raise ValueError(f"{f.describe()!r} is not a change of the network")
+        return done
+
     def set(self, **settings) -> None:
         """Change ``loss``, ``duplicate`` or ``latency`` of the network now."""
         for name, value in settings.items():

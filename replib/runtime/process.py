@@ -111,8 +111,10 @@ class NodeProcess(asyncio.DatagramProtocol):
             raise NodeFailed(EXIT_SETUP, str(exc)) from None
         self.events = EventLog(c.events_path)
         try:
+            # connected to the router: the kernel then passes on datagrams from the router
+            # only, and tells us (ECONNREFUSED) when nothing listens there
             self.transport, _ = await loop.create_datagram_endpoint(
-                lambda: self, local_addr=("127.0.0.1", c.port))
+                lambda: self, local_addr=("127.0.0.1", c.port), remote_addr=tuple(c.router))
         except OSError as exc:
             raise NodeFailed(EXIT_SETUP, port_error(self.node.id, c.port, exc)) from None
         sock = self.transport.get_extra_info("socket")
@@ -148,7 +150,7 @@ class NodeProcess(asyncio.DatagramProtocol):
         if self.started or self.done.done():
             return
         c = self.config
-        self.transport.sendto(hello_datagram(self.node.id, c.token, c.incarnation), c.router)
+        self.transport.sendto(hello_datagram(self.node.id, c.token, c.incarnation))
         self.loop.call_later(HELLO_EVERY, self.say_hello)
 
     def now(self) -> float:
@@ -255,7 +257,7 @@ class NodeProcess(asyncio.DatagramProtocol):
             return
         self.events.write(lines)               # 2. the record of the step
         for data in datagrams:                 # 3. the messages leave
-            self.transport.sendto(data, c.router)
+            self.transport.sendto(data)
 
 
 def port_error(node: str, port: int, exc: OSError) -> str:
