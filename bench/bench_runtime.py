@@ -15,7 +15,11 @@ time units (message delays) for the simulator, whose clock is not the wall's.  T
 micro-benchmark of the disk alone: the median time of one ``Disk.save`` (a promise and one
 accepted slot: one JSON line) with and without fsync, on the file system of the run's
 directory.  Last, the ratios, all measured in this one run: simulator / runtime messages
-per second, runtime without / with fsync, and a save with / without fsync.
+per second, runtime without / with fsync, and a save with / without fsync, and what one
+message delay of the simulator costs on loopback (the runtime's median write latency over
+the simulator's, in message delays).  The machine's load average is printed first: the
+runtime's figures are wall-clock figures of 3 + CLIENTS processes and the router sharing
+the cores, and move with whatever else runs.
 
 Run: .venv/bin/python bench/bench_runtime.py [--seconds 3] [--clients 4]
 """
@@ -105,7 +109,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
     print(f"Multi-Paxos, 3 replicas, {args.clients} clients back to back, no faults; "
-          f"runtime: {args.seconds:g} s at {UNIT * 1000:g} ms per time unit")
+          f"runtime: {args.seconds:g} s at {UNIT * 1000:g} ms per time unit; "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     rows = {"runtime, fsync": runtime(args.clients, args.seconds, True),
             "runtime, no fsync": runtime(args.clients, args.seconds, False),
             "simulator": simulator(args.clients)}
@@ -127,6 +132,9 @@ def main() -> None:
     print(f"  runtime fsync / no fsync, write latency p50: "
           f"{fs['write p50'] / nofs['write p50']:.2f}x")
     print(f"  Disk.save with / without fsync:             {synced / unsynced:.0f}x")
+    print(f"  a write is {sim['write p50']:.2g} message delays in the simulator, so on loopback "
+          f"one delay costs {nofs['write p50'] / sim['write p50']:.2g} ms without fsync, "
+          f"{fs['write p50'] / sim['write p50']:.2g} ms with it")
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def build_trace(nodes, node_events: dict, router_events: list, time_unit: float 
     end = 0.0
     for _, _, block in blocks:
         for t, kind, node, peer, msg, msg_id, detail in block:
-            t /= time_unit
+            t = round(t / time_unit, 6)
             end = max(end, t)
             if kind == "refused":
                 trace.add(t, "drop", primary=True, node=peer or "?", peer=node,
