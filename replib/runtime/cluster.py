@@ -155,25 +155,30 @@ class Cluster:
 
     # ---- starting, killing, restarting ---------------------------------------------------------
     def start(self, timeout: float = 30.0) -> "Cluster":
-        """Start the router and every node; time 0 is when all of them are up."""
+        """Start the router and every node; time 0 is when all of them are up.  If that
+        fails, everything started is stopped (and the run's directory removed) first."""
         if self.started:
             raise RuntimeError("this cluster has started already; make a new Cluster to run again")
         self.started = True
-        self.router.start()
-        for node in self.ids:
-            self._spawn(node)
-        waiting = set(self.ids)
-        limit = time.monotonic() + timeout
-        while True:
-            waiting -= self.router.call(self.router.said_hello)
-            if not waiting:
-                break
-            self._check_processes()
-            if time.monotonic() > limit:
-                self.stop()
-                raise RuntimeError(f"node(s) {sorted(waiting)} did not start within {timeout:g} s "
-                                   f"(a machine this loaded? pass a longer timeout to start)")
-            time.sleep(POLL)
+        try:
+            self.router.start()
+            for node in self.ids:
+                self._spawn(node)
+            waiting = set(self.ids)
+            limit = time.monotonic() + timeout
+            while True:
+                waiting -= self.router.call(self.router.said_hello)
+                if not waiting:
+                    break
+                self._check_processes()
+                if time.monotonic() > limit:
+                    raise RuntimeError(f"node(s) {sorted(waiting)} did not start within "
+                                       f"{timeout:g} s (a machine this loaded? pass a longer "
+                                       f"timeout to start)")
+                time.sleep(POLL)
+        except BaseException:
+            self.close()
+            raise
         self.epoch = time.monotonic()
         self.router.call(self.router.open, self.epoch)
         self.log.append(f"t={self.now:.1f}: started {', '.join(self.ids)}")
