@@ -4,6 +4,7 @@ themselves, and say clearly what went wrong.  Every test leaves no process behin
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -151,7 +152,7 @@ PARENT = textwrap.dedent("""
     from replib.runtime import Cluster
     cluster = Cluster(multipaxos_system(3, clients=1, ops=1000, think=1.0), time_unit=0.02)
     cluster.start()
-    print(json.dumps(cluster.alive()), flush=True)
+    print(json.dumps([cluster.alive(), cluster.directory]), flush=True)
     if sys.argv[1] == "hang":
         time.sleep(60)
     # "exit": leave without stopping the cluster; atexit must do it
@@ -165,8 +166,9 @@ def test_no_node_outlives_its_parent(how):
     env = dict(os.environ, PYTHONPATH=ROOT)
     parent = subprocess.Popen([sys.executable, "-c", PARENT, "hang" if "kill" in how else "exit"],
                               stdout=subprocess.PIPE, env=env, start_new_session=True)
+    directory = None
     try:
-        pids = json.loads(parent.stdout.readline())
+        pids, directory = json.loads(parent.stdout.readline())
         assert len(pids) == 4
         if "kill" in how:
             os.killpg(parent.pid, 9)
@@ -175,10 +177,14 @@ def test_no_node_outlives_its_parent(how):
         while any(alive(p) for p in pids) and time.monotonic() < limit:
             time.sleep(0.1)
         assert not any(alive(p) for p in pids)
+        assert os.path.exists(directory) == ("kill" in how)   # atexit removed it
     finally:
         if parent.poll() is None:
             os.killpg(parent.pid, 9)
             parent.wait()
+        parent.stdout.close()
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_a_failing_test_leaves_no_process_behind():

@@ -59,9 +59,10 @@ NETWORK_FAULTS = ("partition", "cut", "heal")
 
 
 def stop_all() -> None:
-    """Stop every cluster of this interpreter that is still running (``atexit`` does this)."""
+    """Stop every cluster of this interpreter that is still running and remove its files
+    (unless kept): ``atexit`` does this when the interpreter or the kernel exits."""
     for cluster in list(_LIVE):
-        cluster.stop()
+        cluster.close()
 
 
 atexit.register(stop_all)
@@ -131,9 +132,7 @@ class Cluster:
         self.deadline = time.monotonic() + max_seconds
         self.keep_files = keep_files
         self.own_directory = directory is None
-        self.directory = tempfile.mkdtemp(prefix="replib-run-") if directory is None \
-            else os.fspath(directory)
-        os.makedirs(self.directory, exist_ok=True)
+        self.directory = None if directory is None else os.fspath(directory)
         self.token = secrets.token_hex(8)
         self.router = Router(self.ids, self.token, network, self.time_unit, seed, max_messages,
                              router_port)
@@ -161,6 +160,9 @@ class Cluster:
             raise RuntimeError("this cluster has started already; make a new Cluster to run again")
         self.started = True
         try:
+            if self.directory is None:
+                self.directory = tempfile.mkdtemp(prefix="replib-run-")
+            os.makedirs(self.directory, exist_ok=True)
             self.router.start()
             for node in self.ids:
                 self._spawn(node)
@@ -364,13 +366,13 @@ class Cluster:
                 pass
             _kill_group(proc)
         self.router.close()
-        _LIVE.discard(self)
 
     def close(self) -> None:
         """``stop``, then remove the run's directory (unless it was given or kept)."""
         self.stop()
-        if self.own_directory and not self.keep_files:
+        if self.own_directory and not self.keep_files and self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
+        _LIVE.discard(self)
 
     def __enter__(self) -> "Cluster":
         return self.start()
@@ -380,7 +382,7 @@ class Cluster:
 
     def __del__(self):
         try:
-            self.stop()
+            self.close()
         except Exception:                      # noqa: BLE001 - interpreter shutting down
             pass
 
