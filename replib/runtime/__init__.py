@@ -19,8 +19,13 @@ import importlib
 # what it runs: process, wire, disk, events.
 _WHERE = {"Cluster": "cluster", "running_processes": "cluster", "stop_all": "cluster",
           "TestRun": "harness", "multipaxos_test": "harness", "raft_test": "harness",
-          "run_test": "harness", "split": "harness", "Registry": "wire"}
+          "run_test": "harness", "split": "harness", "workload": "harness",
+          "Registry": "wire"}
 __all__ = sorted(_WHERE)
+
+
+def __dir__():
+    return __all__
 
 
 def __getattr__(name):
