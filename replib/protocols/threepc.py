@@ -167,6 +167,28 @@ class ThreePCParticipant(Participant):
             self.learn(timer.tx, "committed")      # rule 5
 
 
+class OneAtATime(ThreePCCoordinator):
+    """PreCommit sent to one participant at a time, the next one only after the previous
+    one's PreCommitAck: a coordinator crash in between leaves one participant precommitted
+    and another uncertain, and rules 4 and 5 then make one commit and the other abort.  3PC's
+    rule 5 relies on PreCommit reaching every participant together."""
+
+    def all_voted_yes(self, tx):
+        self.decisions[tx] = "precommit"
+        self.cancel_timer(VoteTimeout(tx))
+        self.send(self.participants[0], PreCommit(tx))
+        self.set_timer(AckTimeout(tx), self.timeout)
+
+    def on_pre_commit_ack(self, msg, sender):
+        if msg.tx == self.started and self.decisions.get(msg.tx) == "precommit":
+            self.acked.add(sender)
+            rest = [p for p in self.participants if p not in self.acked]
+            if rest:
+                self.send(rest[0], PreCommit(msg.tx))
+            else:
+                self.commit(msg.tx)
+
+
 def threepc_system(participants: int = 2, votes=None, transactions: int = 1,
                    timeout: float = 5.0, think: float = 0.0, coordinator=None,
                    participant=None) -> list:

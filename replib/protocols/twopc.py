@@ -541,3 +541,42 @@ def final_outcomes(sim, tx: int = 1) -> dict:
         return "in doubt" if state in UNDECIDED else state or "no entry"
     return {n.id: name(n.log.get(tx)) for n in sim.nodes.values()
             if hasattr(n, "log") and not hasattr(n, "decisions")}
+
+
+# ---- a variant that breaks rule 3 (chapter 03 catches it) ----------------------------------
+
+
+@dataclass(frozen=True)
+class WriteLog:
+    """At a coordinator that speaks first: time to write its decision to disk."""
+
+    tx: int
+
+
+class TellsBeforeLogging(Coordinator):
+    """Rule 3 broken: sends its decision to the participants first and writes it to disk a
+    moment later.  The write is a step of its own (a timer), as a program's disk write after
+    its send is, so the checker, which crashes a node only between steps, can crash it in
+    between; restarted with no decision on disk, it decides abort."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unlogged = {}      # tx -> the decision told, not yet on disk (lost in a crash)
+
+    def on_vote(self, msg, sender):
+        if msg.tx not in self.unlogged:
+            super().on_vote(msg, sender)
+
+    def decide(self, tx, outcome):
+        self.unlogged[tx] = outcome                # in memory only, for now
+        self.cancel_timer(VoteTimeout(tx))
+        self.respond(("transaction", tx), outcome)
+        message = Commit(tx) if outcome == "commit" else Abort(tx)
+        for p in self.participants:
+            self.send(p, message)
+        self.set_timer(WriteLog(tx), 0.1)
+
+    def on_write_log(self, timer):
+        if timer.tx in self.unlogged:
+            self.decisions[timer.tx] = self.unlogged.pop(timer.tx)
+            self.set_timer(Resend(timer.tx), self.timeout)
