@@ -38,6 +38,9 @@ class Fault:
         if self.kind == "partition":
             for number, group in enumerate(self.nodes, 1):
                 names(f"partition group {number}", group, at_least=1)
+        elif self.kind == "cut" and self.nodes[0] == self.nodes[1]:
+            raise ValueError(f"cut: src and dst must be two different nodes, got "
+                             f"{self.nodes[0]!r} twice")
         elif self.kind == "drop":
             for end, node in zip(("src", "dst"), self.nodes):
                 if node is not None and (not isinstance(node, str) or not node):

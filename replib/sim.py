@@ -152,12 +152,10 @@ class Simulation:
             probe = Network()
             probe._attach(ids)
             probe.partition(f.nodes)   # raises ValueError on overlapping groups
-        if f.kind == "cut" and f.nodes[0] == f.nodes[1]:
-            raise ValueError(f"fault '{f.describe()}': cannot cut a node from itself")
         if f.kind == "drop" and f.msg_type is not None and not handles_message(nodes, f.msg_type):
             raise ValueError(f"fault '{f.describe()}': no node here handles a message called "
-                             f"{f.msg_type!r}, so it would drop nothing; the message types are "
-                             f"{', '.join(message_types(nodes))}")
+                             f"{f.msg_type!r}, so it would drop nothing; the message types "
+                             f"here are: {', '.join(message_types(nodes))}")
 
     def _push(self, time, priority, kind, payload):
         self._seq += 1

@@ -257,3 +257,12 @@ class Trace:
     def __repr__(self):
         return (f"<Trace: {len(self.steps)} steps, {len(self.events)} events, "
                 f"{len(self.nodes)} nodes, t=0..{self.duration:g}>")
+
+
+def trace_of(sim_or_trace, name: str = "trace") -> Trace:
+    """The Trace of a Simulation, or the Trace itself; anything else is a ValueError."""
+    trace = getattr(sim_or_trace, "trace", sim_or_trace)
+    if not isinstance(trace, Trace):
+        raise ValueError(f"{name} must be a Simulation or its Trace (from sim.run()), "
+                         f"got {sim_or_trace!r}")
+    return trace

@@ -27,6 +27,7 @@ import numbers
 #: the practical caps: what a notebook can build and simulate in seconds
 MAX_NODES = 100        # nodes of one role in one system (acceptors, participants, ...)
 MAX_OPS = 10_000       # operations one builder scripts (writes, transactions, per client)
+MAX_MEASURED = 2_000   # operations one measuring experiment simulates
 
 
 def _integer(value) -> bool:
@@ -109,14 +110,14 @@ def names(name: str, value, known=None, *, at_least: int = 0, what: str = "node"
     """A list of distinct ids (strings), e.g. ``['a1', 'a2']``; a bare string is refused
     (it would be read as its characters).  known: the ids allowed (None: any)."""
     if isinstance(value, (str, bytes)):
-        raise ValueError(f"{name} must be a list of {what} ids, e.g. [{value!r}], not the single "
+        raise ValueError(f"{name} must be a list of {what} names, e.g. [{value!r}], not the single "
                          f"string {value!r} (which would be read as its characters)")
     if isinstance(value, dict) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be a list of {what} ids, got {value!r}")
+        raise ValueError(f"{name} must be a list of {what} names, got {value!r}")
     out = tuple(value)
     bad = [x for x in out if not isinstance(x, str) or not x]
     if bad:
-        raise ValueError(f"{name}: every {what} id must be a non-empty string, got {bad[0]!r}")
+        raise ValueError(f"{name}: every {what} name must be a non-empty string, got {bad[0]!r}")
     twice = sorted({x for x in out if out.count(x) > 1})
     if twice:
         raise ValueError(f"{name} must name each {what} once, got {twice} more than once")

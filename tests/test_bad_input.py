@@ -52,7 +52,8 @@ INF, NAN = math.inf, math.nan
 SECONDS = 10          # far more than any refusal needs; a case that takes longer hangs
 #: a message that says what is allowed uses one of these words
 ALLOWED = re.compile(r"must|allowed|one of|choose|give|needs?|only|expects?|valid|at most|"
-                     r"at least|takes|between|use |are \[|are:|e\.g\.|is \S+ or \S+", re.I)
+                     r"at least|takes|between|use |\bare\b|actions:|e\.g\.|such as|is \S+ or \S+|neither",
+                     re.I)
 
 
 @dataclass(frozen=True)
@@ -479,7 +480,8 @@ EXPERIMENTS = [
     case("two_sides(heal_at=nan)", lambda: partitions.two_sides(heal_at=NAN), "heal_at"),
     case("two_sides(writes=10**9)", lambda: partitions.two_sides(writes=10**9), "writes"),
     case("staggered('abc')", lambda: partitions.staggered("abc"), "nodes"),
-    case("staggered(['b1'], base=inf)", lambda: partitions.staggered(["b1"], base=INF), "base"),
+    case("staggered(nodes, base=inf)",
+         lambda: partitions.staggered(replication_system(), base=INF), "base"),
     case("quorum_report(5, q1=9)", lambda: partitions.quorum_report(5, q1=9), "q1"),
     case("quorum_report(5, failed=['n9'])", lambda: partitions.quorum_report(5, failed=["n9"]),
          "failed"),
@@ -507,14 +509,15 @@ EXPERIMENTS = [
     case("livelock_search(0)", lambda: livelock.livelock_search(0), "ballots"),
     case("livelock_search(4, max_states=0)", lambda: livelock.livelock_search(4, max_states=0),
          "max_states"),
-    case("replay_schedule('p1 -> a1')", lambda: livelock.replay_schedule("p1 -> a1"), "steps"),
+    case("replay_schedule(5)", lambda: livelock.replay_schedule(5), "steps"),
     case("livelock_verdict([], ballots=0) (no raise: a verdict)",
          lambda: _raise_if_ok(livelock.livelock_verdict([], ballots=0)), "ballots"),
     case("simulate_duel(ballots='x')", lambda: proposal_numbers.simulate_duel(ballots="x"),
          "ballot"),
     case("simulate_duel(proposers=10**6)",
          lambda: proposal_numbers.simulate_duel(proposers=10**6), "proposers"),
-    case("simulate_duel(down='a1')", lambda: proposal_numbers.simulate_duel(down="a1"), "down"),
+    case("simulate_duel(down=['a1', 'a1'])",
+         lambda: proposal_numbers.simulate_duel(down=["a1", "a1"]), "down"),
     case("simulate_duel(until=inf)", lambda: proposal_numbers.simulate_duel(until=INF), "until"),
     case("duel_numbers('naive', attempts=10**9)",
          lambda: proposal_numbers.duel_numbers("naive", attempts=10**9), "attempts"),

@@ -24,9 +24,12 @@ from ..protocols.ballots import Ballots, ModN, RoundId, scheme
 from ..protocols.paxos import Acceptor, Promise, Reject, paxos_system
 from ..sim import Simulation
 from ..trace import Trace
-from ..validate import whole_number
+from ..validate import finite_time, names, whole_number
 from ..viz import palette as P
 from ..viz.charts import _figure, _finish, lines, series_style
+
+#: proposal numbers (or attempts) listed at most: more would not finish in seconds
+MAX_NUMBERS = 100_000
 
 # ---- the acceptor that promises an equal number ------------------------------------------
 
@@ -90,7 +93,7 @@ def duel_numbers(ballots, attempts: int = 10, ids=(0, 1)) -> list:
     number above the largest so far.  ``ballots``: a Ballots object or "naive", "round-id",
     "mod-n" (then n = the number of ids)."""
     ids = _check_ids(ids)
-    whole_number("attempts", attempts, 1)
+    whole_number("attempts", attempts, 1, cap=MAX_NUMBERS)
     b = scheme(ballots, len(ids))
     numbers, seen = [], None
     for k in range(attempts):
@@ -155,12 +158,9 @@ def simulate_duel(ballots="naive", proposers: int = 2, seed: int = 0, until: flo
     (e.g. ("a3",))."""
     whole_number("proposers", proposers, 2)
     whole_number("seed", seed, 0)
-    if isinstance(down, str):
-        down = (down,)
-    down = tuple(down)
-    for a in down:
-        if a not in ("a1", "a2", "a3"):
-            raise ValueError(f"down lists acceptors among a1, a2, a3; got {a!r}")
+    down = names("down", (down,) if isinstance(down, str) else down, known=("a1", "a2", "a3"),
+                 what="acceptor")
+    finite_time("until", until)
     nodes = paxos_system(acceptors=3, proposers=proposers, learners=1, max_ballots=None,
                          ballots=ballots, backoff="none", timeout=timeout)
     b = scheme(ballots, proposers)
@@ -219,8 +219,9 @@ def duel_chart(duel: Duel, title=None) -> Figure:
 
 def usable_numbers(n: int, i: int, upto: int) -> list:
     """The numbers proposer ``i`` may use under ModN(n), from 1 to ``upto``."""
-    ModN(n).next(None, i)                              # checks n and i
-    whole_number("upto", upto, 0)
+    whole_number("n", n, 1)
+    ModN(n).next(None, i)                              # checks i
+    whole_number("upto", upto, 0, cap=MAX_NUMBERS)
     return [s for s in range(1, upto + 1) if s % n == i]
 
 
@@ -262,6 +263,7 @@ def round_id_shared(ids, rounds: int = 10) -> list:
     the same pair (every pair with round 1..rounds and an id in ``ids``).  Always empty: the
     id is part of the number."""
     ids = _check_ids(ids)
+    whole_number("rounds", rounds, 0, cap=MAX_NUMBERS // len(ids) ** 2)
     b, out = RoundId(), []
     for r in range(1, rounds + 1):
         for j in ids:

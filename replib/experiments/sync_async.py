@@ -10,6 +10,8 @@ from ..history import lost_writes
 from ..network import Constant, LongTail, Network
 from ..protocols.replication import replication_system
 from ..sim import Simulation
+from ..validate import MAX_MEASURED, finite_time, whole_number
+from . import finished
 
 
 def mode_label(mode: str, k: int | None = None) -> str:
@@ -22,17 +24,23 @@ def write_latencies(mode: str = "sync", backups: int = 2, k: int | None = None,
 
     Every link (client to primary, primary to each backup) draws its delay from
     ``latency`` (default: a long tail around 1)."""
+    whole_number("writes", writes, 1, cap=MAX_MEASURED)
     nodes = replication_system(backups, mode, k, writes=writes, think=0.0)
     network = Network(LongTail(1.0, 0.8) if latency is None else latency)
-    trace = Simulation(nodes, network=network, seed=seed).run()
+    sim = Simulation(nodes, network=network, seed=seed)
+    sim.run()
+    trace = finished(sim, "write_latencies")
     return [op.latency for op in trace.history() if op.response is not None]
 
 
 def messages_per_write(mode: str = "sync", backups: int = 2, k: int | None = None,
                        writes: int = 10, seed: int = 0) -> dict:
     """Messages between replicas per acknowledged write, by type, from one run."""
+    whole_number("writes", writes, 1, cap=MAX_MEASURED)
     nodes = replication_system(backups, mode, k, writes=writes)
-    trace = Simulation(nodes, seed=seed).run()
+    sim = Simulation(nodes, seed=seed)
+    sim.run()
+    trace = finished(sim, "messages_per_write")
     acked = sum(1 for op in trace.history() if op.response is not None)
     counts = trace.message_counts()
     return {t: counts[t] / acked for t in sorted(counts) if t not in ("Request", "Reply")}
@@ -45,6 +53,9 @@ def service_after_backup_crash(mode: str = "sync", backups: int = 2, k: int | No
 
     The client writes and reads in turn; a request that is never answered blocks it, as a
     real client's would."""
+    finite_time("crash_at", crash_at, zero_ok=True)
+    finite_time("until", until)
+    whole_number("writes", writes, 0, cap=MAX_MEASURED)
     nodes = replication_system(backups, mode, k, writes=writes, reads=writes)
     trace = Simulation(nodes, faults=[crash("b1", at=crash_at)], seed=seed).run(until=until)
     after = [op for op in trace.history() if op.invoke >= crash_at]
@@ -67,6 +78,9 @@ def lost_after_primary_crash(mode: str = "async", delay: float = 2.0, backups: i
     The crash takes with it every update that has not arrived yet (the primary is cut off as
     it crashes).  Returns (acknowledged writes lost, the trace): writes the client was told
     succeeded that no surviving replica holds."""
+    finite_time("delay", delay)
+    finite_time("crash_at", crash_at, zero_ok=True)
+    whole_number("writes", writes, 0, cap=MAX_MEASURED)
     nodes = replication_system(backups, mode, k, failover="epochs", writes=writes, think=0.0,
                                timeout=4.0 + 2 * delay, heartbeat=1.0, client_timeout=3.0 + 2 * delay)
     ids = [n.id for n in nodes]

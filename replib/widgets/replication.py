@@ -21,6 +21,7 @@ from ..protocols.replication import replication_system
 from ..sim import Simulation
 from ..viz import space_time, to_png
 from ..viz.charts import latency_distributions, percentile
+from ..validate import MAX_MEASURED, choice, integer, whole_number
 from .faults import LATENCIES, latency_model
 
 MODES = ("async", "semi-sync", "sync")
@@ -40,7 +41,12 @@ class ReplicationExplorer:
 
     def __init__(self, backups: int = 2, mode: str = "sync", k: int = 1,
                  latency: str = "long tail", writes: int = 100, seed: int = 0):
-        self.writes = writes
+        whole_number("backups", backups, 1, 6)        # the sliders' ranges: they would clamp
+        choice("mode", mode, MODES)
+        whole_number("k", k, 1, 6)
+        choice("latency", latency, LATENCIES)
+        integer("seed", seed)
+        self.writes = whole_number("writes", writes, 1, cap=MAX_MEASURED)
         self.backups = widgets.IntSlider(value=backups, min=1, max=6, description="backups",
                                          continuous_update=False)
         self.mode = widgets.Dropdown(options=MODES, value=mode, description="mode")
