@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-import signal
 import sys
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,6 +21,7 @@ import pytest
 
 if __name__ == "__main__":                    # run as a script: import replib from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from replib.actions import Controls
 from replib.check import check
@@ -47,6 +46,8 @@ from replib.trace import Operation
 from replib.widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelExplorer,
                             FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
 from replib.widgets.replication import ReplicationExplorer
+
+from helpers import TookTooLong, time_limit
 
 INF, NAN = math.inf, math.nan
 SECONDS = 10          # far more than any refusal needs; a case that takes longer hangs
@@ -582,24 +583,6 @@ ALL = BUILDERS + QUORUMS + FAULTS + NETWORK + SIMULATION + CHECKER + HISTORIES +
 
 
 # ---- running one case --------------------------------------------------------------------
-
-class TookTooLong(Exception):
-    pass
-
-
-@contextmanager
-def time_limit(seconds):
-    def stop(signum, frame):
-        raise TookTooLong(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
 
 def outcome(c: Case, seconds=SECONDS) -> tuple[str, str]:
     """(outcome, detail): "clear" (a ValueError/TypeError naming the parameter and what is
