@@ -1,10 +1,7 @@
 """Helpers shared by the tests: two small messages, effects as plain tuples, nodes
-attached to a fake network for handler tests, client operations for history tests, and a
-time limit for calls that must not hang."""
+attached to a fake network for handler tests, and client operations for history tests."""
 
 import random
-import signal
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,22 +62,3 @@ def CAS(client, expected, new, invoke, response, result="ok"):
     """A compare-and-set; never answered when ``response`` is None."""
     return Operation(client, ("cas", expected, new), invoke, response,
                      None if response is None else result)
-
-
-class TookTooLong(Exception):
-    """A call guarded by ``time_limit`` was still running when its time was up."""
-
-
-@contextmanager
-def time_limit(seconds):
-    """Raise TookTooLong in the guarded block after ``seconds`` (main thread only)."""
-    def stop(signum, frame):
-        raise TookTooLong(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)

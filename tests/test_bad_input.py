@@ -21,12 +21,12 @@ import pytest
 
 if __name__ == "__main__":                    # run as a script: import replib from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from replib.actions import Controls
 from replib.check import check
 from replib.experiments import atomic_commit, compare, livelock, partitions, primary_backup
 from replib.experiments import proposal_numbers, sync_async
+from replib.exercises.core import TimeUp, time_limit
 from replib.faults import crash, cut, drop, heal, partition, restart
 from replib.history import (diverged, is_prefix, linearizable, linearizable_kv, lost_writes,
                             random_history, with_stale_read)
@@ -47,14 +47,12 @@ from replib.widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer,
                             FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
 from replib.widgets.replication import ReplicationExplorer
 
-from helpers import TookTooLong, time_limit
-
 INF, NAN = math.inf, math.nan
 SECONDS = 10          # far more than any refusal needs; a case that takes longer hangs
 #: a message that says what is allowed uses one of these words
 ALLOWED = re.compile(r"must|allowed|one of|choose|give|needs?|only|expects?|valid|at most|"
-                     r"at least|takes|between|use |\bare\b|actions:|e\.g\.|such as|is \S+ or \S+|neither",
-                     re.I)
+                     r"at least|takes|between|use |\bare\b|actions:|e\.g\.|such as|"
+                     r"is \S+ or \S+|neither", re.I)
 
 
 @dataclass(frozen=True)
@@ -134,8 +132,10 @@ BUILDERS = [
     case("replication_system(reads=10**9)", lambda: replication_system(reads=10**9), "reads"),
     case("replication_system(read_from='b1')", lambda: replication_system(read_from="b1"),
          "read_from"),
-    case("replication_system(heartbeat=inf)", lambda: replication_system(heartbeat=INF), "heartbeat"),
-    case("replication_system(heartbeat=nan)", lambda: replication_system(heartbeat=NAN), "heartbeat"),
+    case("replication_system(heartbeat=inf)", lambda: replication_system(heartbeat=INF),
+         "heartbeat"),
+    case("replication_system(heartbeat=nan)", lambda: replication_system(heartbeat=NAN),
+         "heartbeat"),
     case("replication_system(timeout=inf)", lambda: replication_system(timeout=INF), "timeout"),
     case("replication_system(client_timeout=inf)",
          lambda: replication_system(client_timeout=INF), "client_timeout"),
@@ -193,7 +193,8 @@ BUILDERS = [
     case("check_paxos(acceptors=10**6)", lambda: check_paxos(acceptors=10**6, progress=False),
          "acceptors"),
     # Multi-Paxos, Raft, forwarding
-    case("multipaxos_system(replicas=10**9)", lambda: multipaxos_system(replicas=10**9), "replicas"),
+    case("multipaxos_system(replicas=10**9)", lambda: multipaxos_system(replicas=10**9),
+         "replicas"),
     case("multipaxos_system(clients=10**9)", lambda: multipaxos_system(clients=10**9), "clients"),
     case("multipaxos_system(ops=10**9)", lambda: multipaxos_system(ops=10**9), "ops"),
     case("multipaxos_system(ops='abc')", lambda: multipaxos_system(ops="abc"), "ops"),
@@ -591,7 +592,7 @@ def outcome(c: Case, seconds=SECONDS) -> tuple[str, str]:
     try:
         with time_limit(seconds):
             c.call()
-    except (TookTooLong, MemoryError) as exc:
+    except (TimeUp, MemoryError) as exc:
         return "hang", f"{type(exc).__name__}: {exc}"
     except (ValueError, TypeError) as exc:
         text = str(exc)

@@ -19,7 +19,7 @@ from replib.actions import Controls
 from replib.check import can_still_reach, check, explore
 from replib.protocols.paxos import paxos_system, value_chosen
 
-from helpers import time_limit
+from replib.exercises.core import time_limit
 
 pending = pytest.mark.xfail(strict=True, reason="default limit lands with the checker speed work")
 LIMIT = 3000           # a small default for these tests: an infinite model reaches it at once

@@ -19,7 +19,7 @@ from replib.protocols.twopc import twopc_system
 from replib.quorums import quorums
 from replib.sim import Simulation
 
-from helpers import time_limit
+from replib.exercises.core import time_limit
 
 PAXOS_MESSAGES = "Accept, Accepted, Prepare, Promise, Reject"
 
@@ -55,13 +55,15 @@ def test_the_caps_leave_room_for_every_size_the_course_uses():
     (lambda: crash("a1", at=math.inf), "crash: at= must be a finite number >= 0, got inf"),
     (lambda: Constant(math.inf), "Constant latency delay must be a finite number >= 0, got inf"),
     (lambda: Uniform(0, math.inf), "Uniform latency high must be a finite number >= 0, got inf"),
-    (lambda: LongTail(math.inf, 1), "LongTail latency median must be a finite number >= 0, got inf"),
+    (lambda: LongTail(math.inf, 1),
+     "LongTail latency median must be a finite number >= 0, got inf"),
     (lambda: Simulation(forwarding_system()).run(until=math.nan),
      "until must be a finite time >= 0 or a function of the simulation (None: until nothing "
      "is left), got nan"),
     (lambda: Simulation(forwarding_system()).run(until=math.inf), "until must be a finite time"),
     (lambda: replication_system(think=math.nan), "think must be a finite number >= 0, got nan"),
-    (lambda: replication_system(heartbeat=math.inf), "heartbeat must be a finite number > 0, got inf"),
+    (lambda: replication_system(heartbeat=math.inf),
+     "heartbeat must be a finite number > 0, got inf"),
     (lambda: replication_system(timeout=math.inf), "timeout must be a finite number > 0, got inf"),
 ])
 def test_times_are_finite_everywhere(call, message):
@@ -134,7 +136,8 @@ def test_a_drop_of_a_message_type_no_node_handles_is_refused_listing_the_known_o
      "would be read as its characters)"),
     (lambda: Controls(crashable="a1"),
      "crashable must be a list of node names, e.g. ['a1'], not the single string 'a1'"),
-    (lambda: quorums(["a", "a", "b"], 2), "nodes must name each node once, got ['a'] more than once"),
+    (lambda: quorums(["a", "a", "b"], 2),
+     "nodes must name each node once, got ['a'] more than once"),
     (lambda: Controls(drop="yes"), "drop must be True or False, got 'yes'"),
     (lambda: Network(fifo="no"), "fifo must be True or False, got 'no'"),
     (lambda: drop(count=True), "drop: count must be a whole number >= 1, got True"),

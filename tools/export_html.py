@@ -18,14 +18,15 @@ notebooks/ as its working directory, with the widget state stored (nbclient's
 `application/vnd.jupyter.widget-state+json` script: the page's widget manager
 (@jupyter-widgets/html-manager) draws each widget in its initial state -- sliders, buttons and
 the figures they show, as after *Run All* -- but nothing reacts to them, since no kernel runs.
+Code is shown, as in the notebook: it is what the course teaches (`--no-input` hides it; for a
+live presentation without code use Voila, `make lecture`).
 
 The pages load two scripts from a CDN (jsDelivr), each pinned to an exact version with a
 subresource-integrity hash (``SCRIPTS``), so a browser runs them only if they are byte for byte
 the files published on npm: require.js and the widget manager. Nothing else is fetched: no
 MathJax or Mermaid (no chapter needs them; templates/course/ leaves them out). To move a pin,
 take the file from the npm tarball (``npm pack @jupyter-widgets/html-manager@VERSION``) and hash
-it: ``openssl dgst -sha384 -binary FILE | openssl base64 -A``. Code is shown, as in the notebook: it is what the course teaches
-(`--no-input` hides it; for a live presentation without code use Voila, `make lecture`).
+it: ``openssl dgst -sha384 -binary FILE | openssl base64 -A``.
 
 `--no-execute` exports the stored outputs instead: the stored notebooks carry no widget state
 (tools/build_notebooks.py drops it), so widgets then appear only as their text fallback. An
