@@ -114,6 +114,9 @@ def _ranges(ids) -> str:
 
 def outcome_text(outcomes: dict) -> str:
     """final_outcomes as a short stable string: "commit", or "p1 commit, p2-p3 in doubt"."""
+    if not isinstance(outcomes, dict):
+        raise ValueError(f"outcomes must map participants to outcomes, as final_outcomes() "
+                         f"returns, got {outcomes!r}")
     word = {"committed": "commit", "aborted": "abort"}
     groups = {}
     for p, o in outcomes.items():

@@ -430,6 +430,9 @@ def _norm(text: str) -> str:
 
 def schedule_of(path) -> list[str]:
     """A checker path of deliveries (a Path or a list of actions) as schedule steps."""
+    if not (hasattr(path, "actions") or isinstance(path, (list, tuple))):
+        raise ValueError(f"path must be a checker Path or a list of Deliver actions, "
+                         f"got {path!r}")
     actions = path.actions if hasattr(path, "actions") else list(path)
     out = []
     for a in actions:

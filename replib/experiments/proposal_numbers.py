@@ -12,6 +12,7 @@ Every function is deterministic: runs in the simulator take an explicit seed.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
@@ -185,6 +186,8 @@ def simulate_duel(ballots="naive", proposers: int = 2, seed: int = 0, until: flo
 def duel_chart(duel: Duel, title=None) -> Figure:
     """Each proposer's numbers over time (a step line per proposer, a marker per attempt);
     a number used by two proposers is circled."""
+    if not isinstance(duel, Duel):
+        raise ValueError(f"duel must be the Duel that simulate_duel() returns, got {duel!r}")
     fig, ax = _figure(8.0, 4.6)
     parts = []
     for i, (p, points) in enumerate(sorted(duel.per_proposer().items())):
@@ -249,6 +252,10 @@ def same_next(views: dict, seen_values=(None,) + tuple(range(30))) -> list:
     """Where proposers that disagree on n pick the *same* next number: (seen, number, ids)
     for every seen value after which two or more of them pick that number."""
     views = _views(views)
+    seen_values = list(itertools.islice(seen_values, MAX_NUMBERS + 1))
+    if len(seen_values) > MAX_NUMBERS:
+        raise ValueError(f"seen_values must list at most {MAX_NUMBERS:,} values here (more "
+                         f"would not finish in seconds)")
     out = []
     for seen in seen_values:
         picks = {}
