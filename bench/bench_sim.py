@@ -22,7 +22,9 @@ each version's median time and rate, and the median (and range) of the per-round
 stay meaningful on a busy machine where absolute times wander, plus the ratio of the best
 times (timeit's measure: the run least disturbed by other processes).
 
-Run: .venv/bin/python bench/bench_sim.py [--profile]
+Run: .venv/bin/python bench/bench_sim.py [--profile | --profile=FILE]
+(--profile prints a cProfile of the replib run instead, kept in memory; --profile=FILE also
+saves it to FILE, e.g. for snakeviz.)
 """
 
 from __future__ import annotations
@@ -140,11 +142,16 @@ def run_simpy_callbacks():
 # ---- measuring -------------------------------------------------------------------------------
 
 def main():
-    if "--profile" in sys.argv:
+    profile = [a for a in sys.argv[1:] if a == "--profile" or a.startswith("--profile=")]
+    if profile:
         import cProfile
         import pstats
-        cProfile.run("run_replib()", "/tmp/bench_sim.prof")
-        pstats.Stats("/tmp/bench_sim.prof").sort_stats("tottime").print_stats(18)
+        profiler = cProfile.Profile()
+        profiler.runcall(run_replib)
+        stats = pstats.Stats(profiler)
+        if profile[0].startswith("--profile="):
+            stats.dump_stats(profile[0].split("=", 1)[1])   # only where the reader asked
+        stats.sort_stats("tottime").print_stats(18)
         return
     print(f"workload: ring of {NODES} nodes, {TOKENS} tokens each, {HOPS} hops per token, "
           f"Uniform({LOW}, {HIGH}) latency -> {DELIVERIES} message deliveries; "

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from . import linearize
 from .linearize import ANY, INF, SAME, Step
 from .trace import Operation
+from .validate import boolean, finite_time, integer, probability, whole_number
 
 __all__ = ["FAIL", "OK", "Result", "diverged", "draw", "is_prefix", "linearizable",
            "linearizable_kv", "lost_writes", "random_history", "with_stale_read"]
@@ -66,6 +67,7 @@ OK = "ok"                # the result of a write or cas that took effect
 FAIL = "fail"            # the result of an operation that did not take effect
 _EXPLAIN_BUDGET = 50_000  # states spent at most on working out what a culprit could see
 _WALK = 8                 # cuts checked one by one before galloping to the first that fails
+MAX_HISTORY = 1_000_000   # operations (and clients) random_history makes at most
 
 
 # ---- reading the input ------------------------------------------------------------------
@@ -88,7 +90,7 @@ def _read(history):
                 x = Operation(*x)
             else:
                 raise ValueError(f"history[{n}] is not an Operation(client, op, invoke, response, "
-                                 f"result): {x!r}")
+                                 f"result): {x!r}; a history must be a list of Operations")
         t = x.invoke
         if not (type(t) in _PLAIN and -INF < t < INF or _is_time(t) and -INF < t < INF):
             raise ValueError(f"history[{n}]: invoke must be a finite number, got {t!r}")
@@ -556,6 +558,7 @@ def linearizable(history, initial=None, *, memoise=True) -> Result:
     number of orders.  A cheap pre-check rejects a read of a value overwritten before it
     began without any search.  ``memoise=False`` switches the memo off, to measure what it
     buys.  Returns a ``Result``; ``draw(result)`` shows it on a timeline."""
+    boolean("memoise", memoise)
     ops, shapes = _read(history)
     result = _check_register(_entries(ops, shapes, "register"), initial, memoise)
     result.history = ops
@@ -573,6 +576,7 @@ def linearizable_kv(history, initial=None, *, memoise=True) -> Result:
     if initial is not None and not isinstance(initial, Mapping):
         raise ValueError(f"initial must be a dict of key -> initial value, got {initial!r}")
     initial = initial or {}
+    boolean("memoise", memoise)
     ops, shapes = _read(history)
     per_key: dict = {}
     for e in _entries(ops, shapes, "kv"):
@@ -640,19 +644,21 @@ def random_history(ops=200, clients=5, seed=0, *, read_fraction=0.5, cas_fractio
     Invoke to effect and effect to response each take Uniform(0, duration]; a client
     thinks Uniform(0, think) between operations.  The operations come in invocation
     order."""
-    for name, v, low in (("ops", ops, 0), ("clients", clients, 1)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-    if not (0 <= read_fraction <= 1 and 0 <= cas_fraction <= 1
-            and read_fraction + cas_fraction <= 1) or not 0 <= unanswered <= 1:
-        raise ValueError("read_fraction, cas_fraction (and their sum) and unanswered must lie "
-                         "in [0, 1]")
-    if values is not None and (not isinstance(values, int) or values < 1):
-        raise ValueError(f"values must be None or an integer >= 1, got {values!r}")
-    if keys is not None and (not isinstance(keys, int) or keys < 1):
-        raise ValueError(f"keys must be None or an integer >= 1, got {keys!r}")
-    if duration <= 0 or think < 0:
-        raise ValueError("duration must be > 0 and think >= 0")
+    whole_number("ops", ops, 0, cap=MAX_HISTORY)
+    whole_number("clients", clients, 1, cap=MAX_HISTORY)
+    integer("seed", seed)
+    probability("read_fraction", read_fraction)
+    probability("cas_fraction", cas_fraction)
+    if read_fraction + cas_fraction > 1:
+        raise ValueError(f"read_fraction + cas_fraction must be at most 1 (the rest are "
+                         f"writes), got {read_fraction} + {cas_fraction}")
+    probability("unanswered", unanswered)
+    if values is not None:
+        whole_number("values", values, 1)
+    if keys is not None:
+        whole_number("keys", keys, 1)
+    finite_time("duration", duration)
+    finite_time("think", think, zero_ok=True)
     rng = random.Random(seed)
     ready = [(rng.uniform(0, think), f"c{c + 1}") for c in range(clients)]   # (free at, client)
     heapq.heapify(ready)                       # operations are made in invocation order

@@ -30,12 +30,14 @@ tells the same story as the course's times, so its output reads back unchanged.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .history import FAIL, OK, _operations, _parse
 from .trace import Operation
+from .validate import boolean
 
 __all__ = ["Keyword", "load_jepsen", "parse_jepsen", "save_jepsen", "to_jepsen"]
 
@@ -65,9 +67,14 @@ def read_edn(text: str):
     """One EDN value, as Python: nil None, true/false, numbers, strings, keywords
     (``Keyword``), vectors and lists (tuples), sets (frozensets), maps (dicts).  Tagged
     values (``#inst "..."``) read as their value; anything else is a ValueError."""
-    value, pos = _read(text, _skip(text, 0))
-    if _skip(text, pos) != len(text):
-        raise _EdnError(f"unexpected {text[_skip(text, pos):][:20]!r} after the value")
+    if not isinstance(text, str):
+        raise ValueError(f"read_edn: text must be EDN text (a str), got {text!r}")
+    try:
+        value, pos = _read(text, _skip(text, 0))
+        if _skip(text, pos) != len(text):
+            raise _EdnError(f"unexpected {text[_skip(text, pos):][:20]!r} after the value")
+    except _EdnError as exc:
+        raise _EdnError(f"not valid EDN: {exc}") from None
     return value
 
 
@@ -225,6 +232,7 @@ def parse_jepsen(text: str, *, kv: bool = False, times: str | None = None) -> li
     if not isinstance(text, str):
         raise ValueError(f"parse_jepsen reads the text of a history (a str); got {text!r}; "
                          f"for a file use load_jepsen(path)")
+    boolean("kv", kv)
     if times not in (None, "line", "field"):
         raise ValueError(f"times must be 'line', 'field' or None (field if every line has a "
                          f":time), got {times!r}")
@@ -272,7 +280,7 @@ def parse_jepsen(text: str, *, kv: bool = False, times: str | None = None) -> li
 
 def load_jepsen(path, *, kv: bool = False, times: str | None = None) -> list[Operation]:
     """``parse_jepsen`` of a file; errors name the file too."""
-    path = Path(path)
+    path = _path(path)
     try:
         return parse_jepsen(path.read_text(encoding="utf-8"), kv=kv, times=times)
     except ValueError as e:
@@ -449,7 +457,13 @@ def to_jepsen(history) -> str:
 
 def save_jepsen(history, path) -> None:
     """Write ``to_jepsen(history)`` to a file (history.edn, say)."""
-    Path(path).write_text(to_jepsen(history), encoding="utf-8")
+    _path(path).write_text(to_jepsen(history), encoding="utf-8")
+
+
+def _path(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValueError(f"path must be a file name (a str or a pathlib.Path), got {path!r}")
+    return Path(path)
 
 
 def _value(x, kind, n):

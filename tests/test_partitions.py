@@ -246,7 +246,7 @@ def test_failures_cost_liveness_not_safety():
     ((0, 1), r"n \(the number of nodes\) must be a whole number from 1 to 16, got 0"),
     ((5, 3, 3, ["n7"]), r"failed names unknown node\(s\) \['n7'\]; nodes are"),
     ((5, 3, 3, "n1 x"), r"unknown node\(s\) \['x'\]"),
-    ((["a", "a"], 1), r"duplicate node name\(s\) \['a'\]"),
+    ((["a", "a"], 1), r"nodes must name each node once, got \['a'\] more than once"),
     (("abc", 1), "nodes must be a number of nodes"),
     ((5, 3, 3, 7), "failed must be a list of node names"),
 ])

@@ -240,7 +240,7 @@ def test_duel_chart_marks_collisions():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(proposers=1), "proposers must be a whole number >= 2, got 1"),
     (dict(seed=-1), "seed must be a whole number >= 0, got -1"),
-    (dict(down=("a4",)), "down lists acceptors among a1, a2, a3; got 'a4'"),
+    (dict(down=("a4",)), "down names unknown acceptor(s) ['a4']; acceptors are ['a1', 'a2', 'a3']"),
     (dict(ballots=ModN(2), proposers=3), "ModN(2) has proposer ids 0 to 1 only, but there "
                                          "are 3 proposers: use ModN(3) or more"),
 ])

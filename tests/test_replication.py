@@ -533,13 +533,17 @@ def test_builder_names_and_operations():
     ({"mode": "semi-sync", "k": 0}, r"got k=0"),
     ({"mode": "sync", "k": 1}, r"mode 'sync' takes no k"),
     ({"failover": "raft"}, r"unknown failover 'raft'; allowed: None .*'naive', 'epochs' or 'prevote'"),
-    ({"heartbeat": 0}, r"heartbeat must be a number > 0, got 0"),
-    ({"timeout": -1}, r"timeout must be a number > 0, got -1"),
-    ({"client_timeout": 0}, r"client_timeout must be None or a number > 0, got 0"),
+    ({"heartbeat": 0}, r"heartbeat must be a finite number > 0, got 0"),
+    ({"timeout": -1}, r"timeout must be a finite number > 0, got -1"),
+    ({"client_timeout": 0}, r"client_timeout must be a finite number > 0, got 0"),
     ({"clients": -1}, r"clients must be a whole number >= 0"),
     ({"writes": -2}, r"writes must be a whole number >= 0"),
     ({"read_from": "b1"}, r"read_from must be 'primary' or 'backup', got 'b1'"),
     ({"max_epoch": 0}, r"max_epoch must be a whole number >= 1"),
+    ({"heartbeat": float("inf")}, r"heartbeat must be a finite number > 0, got inf"),
+    ({"timeout": float("inf")}, r"timeout must be a finite number > 0, got inf"),
+    ({"think": float("nan")}, r"think must be a finite number >= 0, got nan"),
+    ({"writes": 10**9}, r"writes must be at most 10,000 here \(more would not finish"),
 ])
 def test_bad_configuration_says_what_is_allowed(kwargs, message):
     """Bad input raises ValueError naming the parameter and what it may be."""

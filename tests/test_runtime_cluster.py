@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from replib.faults import crash, heal, restart
+from replib.faults import crash, heal
 from replib.history import linearizable_kv
 from replib.network import Constant, Network
-from replib.protocols.multipaxos import Promise, multipaxos_system, slot_agreement
+from replib.protocols.multipaxos import multipaxos_system, slot_agreement
 from replib.runtime import Cluster, Registry, running_processes, split
 from replib.runtime.process import NodeConfig, config_bytes
 from runtime_support import no_process_left_behind  # noqa: F401 - an autouse fixture

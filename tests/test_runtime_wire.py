@@ -4,7 +4,6 @@ the events that become a Trace."""
 
 import json
 import math
-import os
 from dataclasses import dataclass
 
 import pytest

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from replib import Controls, Network, Simulation  # noqa: E402
 from replib.experiments.primary_backup import partial_replication, split_brain  # noqa: E402
-from replib.faults import crash, drop  # noqa: E402
+from replib.faults import crash  # noqa: E402
 from replib.protocols.forwarding import forwarding_system  # noqa: E402
 from replib.protocols.paxos import paxos_system  # noqa: E402
 from replib.protocols.threepc import threepc_system  # noqa: E402

@@ -72,7 +72,7 @@ from ..network import LATENCY_MODELS, Constant, Network, Uniform
 from ..protocols import threepc, twopc
 from ..protocols.replication import FencingReplica, ReplicationClient, replication_system
 from ..sim import Simulation
-from ..validate import finite_time, whole_number
+from ..validate import finite_time, names, whole_number
 
 __all__ = [
     "APPROACHES",
@@ -648,15 +648,16 @@ def compare(replicas: int = 3, ops: int = 10, seed: int = 0, latency=None,
             crash=("leader", 11.0), partition=("leader", 10.0), approaches=None,
             clients: int = 1, think: float = 0.5, message_cost: float = 0.001) -> Table:
     """``run`` every approach (or those named in ``approaches``) on the same workload."""
-    names = approach_names() if approaches is None else list(approaches)
-    if not names:
+    chosen = approach_names() if approaches is None else list(
+        names("approaches", approaches, what="approach"))
+    if not chosen:
         raise ValueError("approaches must name at least one approach")
-    for n in names:
+    for n in chosen:
         if n not in APPROACHES:
             raise ValueError(f"unknown approach {n!r}; choose from {approach_names()}")
     latency = DEFAULT_LATENCY if latency is None else latency
     rows = [run(n, replicas, ops, seed, latency, crash, partition, clients, think, message_cost)
-            for n in names]
+            for n in chosen]
     return Table(rows, replicas, {"ops": ops, "seed": seed, "latency": str(latency),
                                   "crash": crash, "partition": partition,
                                   "message_cost": message_cost})

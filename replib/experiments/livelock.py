@@ -27,6 +27,7 @@ from ..check import Result, check
 from ..network import Network, Uniform
 from ..protocols.paxos import chosen, paxos_system
 from ..sim import Simulation
+from ..trace import trace_of
 from ..validate import finite_time, whole_number
 
 #: the latency of the chapter's runs: every message takes between 0.5 and 1.5, uniformly
@@ -199,9 +200,13 @@ class DecisionStats:
         return text
 
 
+#: runs one call makes at most (a run takes up to 50,000 events: about 30 ms)
+MAX_SEEDS = 10_000
+
+
 def _seed_list(seeds) -> list:
     if isinstance(seeds, int) and not isinstance(seeds, bool):
-        whole_number("seeds", seeds, 1)
+        whole_number("seeds", seeds, 1, cap=MAX_SEEDS)
         return list(range(seeds))
     try:
         out = list(seeds)
@@ -211,6 +216,9 @@ def _seed_list(seeds) -> list:
     if not out or not all(isinstance(s, int) and not isinstance(s, bool) for s in out):
         raise ValueError(f"seeds must be a number of seeds (a whole number >= 1) or a "
                          f"non-empty list of integer seeds, got {seeds!r}")
+    if len(out) > MAX_SEEDS:
+        raise ValueError(f"seeds must list at most {MAX_SEEDS:,} seeds here (more would not "
+                         f"finish in seconds), got {len(out):,}")
     return out
 
 
@@ -434,6 +442,9 @@ def _norm(text: str) -> str:
 
 def schedule_of(path) -> list[str]:
     """A checker path of deliveries (a Path or a list of actions) as schedule steps."""
+    if not (hasattr(path, "actions") or isinstance(path, (list, tuple))):
+        raise ValueError(f"path must be a checker Path or a list of Deliver actions, "
+                         f"got {path!r}")
     actions = path.actions if hasattr(path, "actions") else list(path)
     out = []
     for a in actions:
@@ -563,8 +574,8 @@ def replay_schedule(steps, stop_when_chosen: bool = False) -> ScheduleReplay:
     if isinstance(steps, str):
         steps = [s for s in re.split(r"[\n;]", steps) if s.strip()]
     if not isinstance(steps, (list, tuple)):
-        raise ValueError(f"a schedule is a list of steps such as ['p1 -> a1', 'p2 -> a1'], "
-                         f"got {steps!r}")
+        raise ValueError(f"steps: a schedule is a list of steps such as ['p1 -> a1', "
+                         f"'p2 -> a1'] (or one string, a step per line), got {steps!r}")
     out = ScheduleReplay(list(steps), Simulation(duel_system(), controls=DUEL_CONTROLS))
     for i, step in enumerate(out.steps, start=1):
         try:
@@ -612,7 +623,7 @@ def duel_diagram(sim_or_trace, title: str | None = None):
     lane (the proposers' "ballot 3" badges), and the ballots listed in the alt text."""
     from ..viz import space_time
 
-    trace = getattr(sim_or_trace, "trace", sim_or_trace)
+    trace = trace_of(sim_or_trace)
     fig = space_time(trace, title=title)
     started = ballots_started(trace)
     fig.alt_text += " Ballots started: " + ", ".join(

@@ -23,8 +23,9 @@ from ..history import diverged, lost_writes
 from ..network import Constant, Network
 from ..protocols.replication import Replica, replica_ids, replication_system
 from ..quorums import check_sizes, quorums
-from ..sim import Simulation
-from ..validate import finite_time, whole_number
+from ..sim import Simulation, check_nodes
+from ..trace import trace_of
+from ..validate import finite_time, names, whole_number
 
 # ---- what one node sees ---------------------------------------------------------------------
 
@@ -55,7 +56,7 @@ def observed(trace, node: str) -> list[tuple]:
     Left out is everything the node cannot see: other nodes' crashes, partitions, and the
     fate of its messages (a message lost on the way looks, to its sender, exactly like one
     that was delivered and ignored).  Two runs a node cannot tell apart give equal lists."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     if node not in trace.nodes:
         raise ValueError(f"no node {node!r} in this trace; nodes are {list(trace.nodes)}")
     out = []
@@ -81,6 +82,7 @@ def staggered(nodes, base: float = 4.0, step: float = 2.0) -> list:
     of them never stand for election at the same moment and split the votes (randomised
     timeouts do this in Raft; chapter 06 shows what happens without it).  The primary's
     timeout is base.  Returns the same node objects."""
+    nodes = check_nodes(nodes)
     finite_time("base", base)
     finite_time("step", step, zero_ok=True)
     replicas = [n for n in nodes if isinstance(n, Replica)]
@@ -126,7 +128,7 @@ def crash_or_partition(observer: str = "b1", suspect: str = "primary", at: float
 def lost_messages(trace, sender: str) -> dict:
     """The simulator's view, which no node has: why the messages ``sender`` sent were
     lost, as reason -> count (e.g. {"primary is down": 4} or {"partition": 4})."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     out = {}
     for e in trace.events:
         if e.kind == "drop" and e.node == sender:
@@ -255,7 +257,7 @@ def leadership(trace) -> list[tuple]:
     """Every stretch of time a replica acted as primary: ``(replica, epoch, start, stop)``
     in order of start, stop None if it still acts at the end.  Read from the states the
     trace records (the Simulation needs record_states=True, the default)."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     acting = {n: (s.get("role") == "primary", s.get("epoch"))
               for n, s in trace.initial.items() if "role" in s}
     open_ = {n: (e, 0.0) for n, (on, e) in acting.items() if on}
@@ -281,7 +283,7 @@ def fenced_messages(trace) -> list[tuple]:
     """Messages between replicas that arrived carrying an older epoch than their receiver's,
     and were therefore ignored (fencing, rule 10 of the protocol): ``(time, receiver,
     sender, message)`` in order.  Needs the states the trace records."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     epoch = {n: s["epoch"] for n, s in trace.initial.items() if "epoch" in s}
     out = []
     for ev in trace.events:
@@ -295,7 +297,7 @@ def fenced_messages(trace) -> list[tuple]:
 
 def epochs_never_go_back(trace) -> bool:
     """Every replica's epoch only grows, crashes included (it is on stable storage)."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     epoch = {n: s["epoch"] for n, s in trace.initial.items() if "epoch" in s}
     for ev in trace.events:
         if ev.state is not None and ev.node in epoch:
@@ -322,12 +324,7 @@ def node_names(nodes) -> tuple:
         raise ValueError("no nodes: give at least one node")
     if len(nodes) > MAX_NODES:
         raise ValueError(f"at most {MAX_NODES} nodes, got {len(nodes)}")
-    if not all(isinstance(x, str) and x for x in nodes):
-        raise ValueError(f"node names must be non-empty strings, got {list(nodes)}")
-    dup = sorted({x for x in nodes if nodes.count(x) > 1})
-    if dup:
-        raise ValueError(f"duplicate node name(s) {dup}")
-    return tuple(nodes)
+    return names("nodes", nodes)
 
 
 def failed_names(failed, nodes) -> tuple:
@@ -337,13 +334,7 @@ def failed_names(failed, nodes) -> tuple:
         return ()
     if isinstance(failed, str):
         failed = failed.replace(",", " ").split()
-    try:
-        failed = list(failed)
-    except TypeError:
-        raise ValueError(f"failed must be a list of node names, got {failed!r}") from None
-    unknown = [f for f in failed if f not in nodes]
-    if unknown:
-        raise ValueError(f"failed names unknown node(s) {unknown}; nodes are {list(nodes)}")
+    failed = names("failed", failed, known=nodes)
     return tuple(x for x in nodes if x in failed)
 
 

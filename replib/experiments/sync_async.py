@@ -10,6 +10,8 @@ from ..history import lost_writes
 from ..network import Constant, LongTail, Network
 from ..protocols.replication import ReplicationClient, replica_ids, replication_system
 from ..sim import Simulation
+from ..validate import MAX_MEASURED, finite_time, whole_number
+from . import finished
 
 
 def mode_label(mode: str, k: int | None = None) -> str:
@@ -22,17 +24,23 @@ def write_latencies(mode: str = "sync", backups: int = 2, k: int | None = None,
 
     Every link (client to primary, primary to each backup) draws its delay from
     ``latency`` (default: a long tail around 1)."""
+    whole_number("writes", writes, 1, cap=MAX_MEASURED)
     nodes = replication_system(backups, mode, k, writes=writes, think=0.0)
     network = Network(LongTail(1.0, 0.8) if latency is None else latency)
-    trace = Simulation(nodes, network=network, seed=seed).run()
+    sim = Simulation(nodes, network=network, seed=seed)
+    sim.run()
+    trace = finished(sim, "write_latencies")
     return [op.latency for op in trace.history() if op.response is not None]
 
 
 def messages_per_write(mode: str = "sync", backups: int = 2, k: int | None = None,
                        writes: int = 10, seed: int = 0) -> dict:
     """Messages between replicas per acknowledged write, by type, from one run."""
+    whole_number("writes", writes, 1, cap=MAX_MEASURED)
     nodes = replication_system(backups, mode, k, writes=writes)
-    trace = Simulation(nodes, seed=seed).run()
+    sim = Simulation(nodes, seed=seed)
+    sim.run()
+    trace = finished(sim, "messages_per_write")
     acked = sum(1 for op in trace.history() if op.response is not None)
     counts = trace.message_counts()
     return {t: counts[t] / acked for t in sorted(counts) if t not in ("Request", "Reply")}
@@ -47,6 +55,9 @@ def service_with_backup_down(mode: str = "sync", backups: int = 2, k: int | None
     primary ``ops`` times, each waiting for its answer before the next request, as real
     clients do.  Counted from the crash on: writes answered, writers left waiting on a write
     that is never answered, reads answered."""
+    finite_time("crash_at", crash_at, zero_ok=True)
+    finite_time("until", until)
+    whole_number("ops", ops, 1, cap=MAX_MEASURED)
     ids = replica_ids(backups)
     clients = [ReplicationClient(w, ids, [("write", f"{w}:{i}") for i in range(1, ops + 1)],
                                  think=0.5) for w in ("w1", "w2")]
@@ -115,6 +126,10 @@ def lost_in_batches(ship_every: float = 4.0, crash_after: float = 1.0, near: flo
     primary (the rule: they are exactly the lost ones), when the last shipment left, the
     crash time, and the trace.  ``mode="sync"`` ships each write at once and answers only
     after every backup acknowledged it."""
+    finite_time("ship_every", ship_every)
+    finite_time("crash_after", crash_after)
+    finite_time("near", near)
+    whole_number("writes", writes, 1, cap=MAX_MEASURED)
     _, dry, _ = _batch_run(mode, ship_every, None, writes, seed)
     times, _ = _shipments(dry, near)
     crash_at = (times[-1] if times else 0.0) + crash_after

@@ -81,7 +81,7 @@ from dataclasses import dataclass
 
 from ..clients import Client, NextOp, Reply, Request, RequestTimeout
 from ..node import Node
-from ..validate import finite_time, subclass_of, whole_number
+from ..validate import MAX_NODES, MAX_OPS, boolean, finite_time, subclass_of, whole_number
 from .ballots import ModN
 from .paxos import accept_ok, promise_ok, value_to_propose
 
@@ -574,6 +574,30 @@ def default_ops(count: int, client: str | None = None, key="x") -> list:
     return ops
 
 
+def client_ops(ops, c_ids) -> list:
+    """One list of operations per client from ``ops``: a whole number (``default_ops``), a
+    list of operations (every client issues them) or one such list per client; checked."""
+    if isinstance(ops, bool):
+        raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
+    if isinstance(ops, int):
+        whole_number("ops", ops, 0, cap=MAX_OPS)
+        return [default_ops(ops, c if len(c_ids) > 1 else None) for c in c_ids]
+    if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
+        raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
+    ops = list(ops)
+    if ops and all(isinstance(o, list) for o in ops):
+        if len(ops) != len(c_ids):
+            raise ValueError(f"ops: give one list of operations per client ({len(c_ids)}), "
+                             f"got {len(ops)}")
+        per_client = [list(o) for o in ops]
+    else:
+        per_client = [ops] * len(c_ids)
+    for c, lst in zip(c_ids, per_client):
+        for op in lst:
+            check_op(op, f"ops of {c}")
+    return per_client
+
+
 def multipaxos_system(replicas: int = 3, clients: int = 1, ops=2, timeout: float = 4.0,
                       heartbeat: float | None = 1.0, phase1_every_command: bool = False,
                       client_timeout: float | None = 8.0, think: float = 0.0,
@@ -594,14 +618,12 @@ def multipaxos_system(replicas: int = 3, clients: int = 1, ops=2, timeout: float
     one request (None: no bound).  max_ballots and max_retries bound the checker's search.
     replica: a subclass of Replica to use instead.
     """
-    whole_number("replicas", replicas, 1)
-    whole_number("clients", clients, 0)
+    whole_number("replicas", replicas, 1, cap=MAX_NODES)
+    whole_number("clients", clients, 0, cap=MAX_NODES)
     finite_time("timeout", timeout)
     if heartbeat is not None:
         finite_time("heartbeat", heartbeat)
-    if not isinstance(phase1_every_command, bool):
-        raise ValueError(f"phase1_every_command must be True or False, got "
-                         f"{phase1_every_command!r}")
+    boolean("phase1_every_command", phase1_every_command)
     if client_timeout is not None:
         finite_time("client_timeout", client_timeout)
     finite_time("think", think, zero_ok=True)
@@ -620,25 +642,7 @@ def multipaxos_system(replicas: int = 3, clients: int = 1, ops=2, timeout: float
     if not leaders or any(r not in r_ids for r in leaders) or len(set(leaders)) != len(leaders):
         raise ValueError(f"leaders must be distinct replicas among {r_ids}, at least one; "
                          f"got {leaders!r}")
-    if isinstance(ops, bool):
-        raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
-    if isinstance(ops, int):
-        whole_number("ops", ops, 0)
-        per_client = [default_ops(ops, c if clients > 1 else None) for c in c_ids]
-    else:
-        if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
-            raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
-        ops = list(ops)
-        if ops and all(isinstance(o, list) for o in ops):
-            if len(ops) != clients:
-                raise ValueError(f"ops: give one list of operations per client ({clients}), "
-                                 f"got {len(ops)}")
-            per_client = [list(o) for o in ops]
-        else:
-            per_client = [ops] * clients
-        for c, lst in zip(c_ids, per_client):
-            for op in lst:
-                check_op(op, f"ops of {c}")
+    per_client = client_ops(ops, c_ids)
     cls = subclass_of("replica", replica, Replica)
     nodes = [cls(r, r_ids, i, timeout, heartbeat, phase1_every_command, r in leaders,
                  r == leaders[0], max_ballots) for i, r in enumerate(r_ids)]

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 from ..node import Node
 from ..quorums import check_sizes
-from ..validate import finite_time, subclass_of, whole_number
+from ..validate import MAX_NODES, finite_time, subclass_of, whole_number
 from .ballots import Ballots, scheme
 
 BACKOFFS = ("none", "fixed", "random")
@@ -395,9 +395,9 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
     learner: classes to use instead (a variant to study, an exercise's answer): the system
     simulates and is checked exactly like the real one.
     """
-    whole_number("acceptors", acceptors, 1)
-    whole_number("proposers", proposers, 1)
-    whole_number("learners", learners, 0)
+    whole_number("acceptors", acceptors, 1, cap=MAX_NODES)
+    whole_number("proposers", proposers, 1, cap=MAX_NODES)
+    whole_number("learners", learners, 0, cap=MAX_NODES)
     q1, q2 = check_sizes(acceptors, q1, q2)
     if max_ballots is not None:
         whole_number("max_ballots", max_ballots, 1)
@@ -412,6 +412,9 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
     l_ids = [f"l{i}" for i in range(1, learners + 1)]
     if values is None:
         values = [f"v{i}" for i in range(1, proposers + 1)]
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"values must be a list of values, one per proposer ({proposers}), "
+                         f"e.g. ['v1', 'v2'], got {values!r}")
     values = list(values)
     if len(values) != proposers:
         raise ValueError(f"values: give one value per proposer ({proposers}), got {values}")
@@ -419,6 +422,9 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
         raise ValueError(f"leader must be None or one of the proposers {p_ids}, got {leader!r}")
     if start_after is None:
         start_after = [None] * proposers
+    if isinstance(start_after, (str, bytes)) or not hasattr(start_after, "__iter__"):
+        raise ValueError(f"start_after must be None or a list of delays (or None), one per "
+                         f"proposer ({proposers}), got {start_after!r}")
     start_after = list(start_after)
     if len(start_after) != proposers:
         raise ValueError(f"start_after: give one delay (or None) per proposer ({proposers}), "

@@ -97,8 +97,8 @@ from dataclasses import dataclass
 
 from ..clients import Client, NextOp, Reply, Request, RequestTimeout
 from ..node import Node
-from ..validate import finite_time, subclass_of, whole_number
-from .multipaxos import check_op, default_ops, execute
+from ..validate import boolean, finite_time, subclass_of, whole_number
+from .multipaxos import client_ops, execute
 
 NOOP = "noop"           # a leader's empty entry (section 8)
 MAX_SERVERS = 9
@@ -588,8 +588,7 @@ def raft_system(servers: int = 3, clients: int = 1, ops=2, election_timeout: flo
         whole_number("max_term", max_term, 1)
     if max_retries is not None:
         whole_number("max_retries", max_retries, 0)
-    if not isinstance(noop, bool):
-        raise ValueError(f"noop must be True or False, got {noop!r}")
+    boolean("noop", noop)
     s_ids = server_ids(servers)
     c_ids = [f"c{i}" for i in range(1, clients + 1)]
     if candidates is None:
@@ -600,7 +599,7 @@ def raft_system(servers: int = 3, clients: int = 1, ops=2, election_timeout: flo
     if any(c not in s_ids for c in candidates) or len(set(candidates)) != len(candidates):
         raise ValueError(f"candidates must be distinct servers among {s_ids}; "
                          f"got {candidates!r}")
-    per_client = _client_ops(ops, c_ids)
+    per_client = client_ops(ops, c_ids)
     cls = subclass_of("server", server, RaftServer)
     nodes = [cls(s, s_ids, election_timeout, heartbeat, s in candidates, max_term, noop)
              for s in s_ids]
@@ -608,29 +607,6 @@ def raft_system(servers: int = 3, clients: int = 1, ops=2, election_timeout: flo
                          max_retries=max_retries, start=client_start)
               for c, lst in zip(c_ids, per_client)]
     return nodes
-
-
-def _client_ops(ops, c_ids) -> list:
-    """One list of operations per client, checked (as ``multipaxos_system`` reads ``ops``)."""
-    if isinstance(ops, bool):
-        raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
-    if isinstance(ops, int):
-        whole_number("ops", ops, 0, 1000)
-        return [default_ops(ops, c if len(c_ids) > 1 else None) for c in c_ids]
-    if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
-        raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
-    ops = list(ops)
-    if ops and all(isinstance(o, list) for o in ops):
-        if len(ops) != len(c_ids):
-            raise ValueError(f"ops: give one list of operations per client ({len(c_ids)}), "
-                             f"got {len(ops)}")
-        per_client = [list(o) for o in ops]
-    else:
-        per_client = [ops] * len(c_ids)
-    for c, lst in zip(c_ids, per_client):
-        for op in lst:
-            check_op(op, f"ops of {c}")
-    return per_client
 
 
 # ---- what the checks and the chapter look at ---------------------------------------------

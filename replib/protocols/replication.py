@@ -83,7 +83,7 @@ from dataclasses import dataclass
 from ..clients import Client, Reply, Request, RequestTimeout
 from ..history import is_prefix
 from ..node import Node
-from ..validate import subclass_of, whole_number
+from ..validate import MAX_NODES, MAX_OPS, finite_time, subclass_of, whole_number
 
 MODES = ("async", "sync", "semi-sync")
 FAILOVERS = (None, "naive", "epochs", "prevote")
@@ -548,17 +548,9 @@ class ReplicationClient(Client):
 # ---- configuration -----------------------------------------------------------------------
 
 
-def _positive(name, value, allow_none=False):
-    if allow_none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        extra = "None or " if allow_none else ""
-        raise ValueError(f"{name} must be {extra}a number > 0, got {value!r}")
-
-
 def check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch) -> int:
     """Validate a replication configuration; return how many acks a write waits for."""
-    whole_number("backups", backups, 1)
+    whole_number("backups", backups, 1, cap=MAX_NODES)
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; allowed: 'async', 'sync', 'semi-sync' (with k)")
     if mode == "semi-sync":
@@ -571,8 +563,8 @@ def check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch) -> i
     if failover not in FAILOVERS:
         raise ValueError(f"unknown failover {failover!r}; allowed: None (a fixed primary), "
                          f"'naive', 'epochs' or 'prevote' (epochs with a pre-vote)")
-    _positive("heartbeat", heartbeat)
-    _positive("timeout", timeout)
+    finite_time("heartbeat", heartbeat)
+    finite_time("timeout", timeout)
     if max_epoch is not None:
         whole_number("max_epoch", max_epoch, 1)
     return {"async": 0, "sync": backups, "semi-sync": k}[mode]
@@ -609,14 +601,14 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
     log in batches every so long instead of each write at once (the replication lag).
     """
     check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch)
-    whole_number("clients", clients, 0)
-    whole_number("writes", writes, 0)
-    whole_number("reads", reads, 0)
+    whole_number("clients", clients, 0, cap=MAX_NODES)
+    whole_number("writes", writes, 0, cap=MAX_OPS)
+    whole_number("reads", reads, 0, cap=MAX_OPS)
     if read_from not in READ_FROM:
         raise ValueError(f"read_from must be 'primary' or 'backup', got {read_from!r}")
-    _positive("client_timeout", client_timeout, allow_none=True)
-    if isinstance(think, bool) or not isinstance(think, (int, float)) or think < 0:
-        raise ValueError(f"think must be a number >= 0, got {think!r}")
+    if client_timeout is not None:
+        finite_time("client_timeout", client_timeout)
+    finite_time("think", think, zero_ok=True)
     ids = replica_ids(backups)
     names = ["client"] if clients == 1 else [f"c{c}" for c in range(1, clients + 1)]
     users = []
@@ -632,7 +624,8 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
             name, ids, ops, think=think, timeout=client_timeout,
             read_from=None if read_from == "primary" else ids[1 + c % backups]))
     cls = FencingReplica if replica is None else subclass_of("replica", replica, Replica)
-    _positive("ship_every", ship_every, allow_none=True)
+    if ship_every is not None:
+        finite_time("ship_every", ship_every)
     return users + [cls(r, ids, mode, k, failover, heartbeat, timeout, max_epoch, ship_every)
                     for r in ids]
 

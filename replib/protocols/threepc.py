@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..validate import finite_time, subclass_of, whole_number
+from ..validate import MAX_NODES, MAX_OPS, finite_time, subclass_of, whole_number
 from .twopc import (COORDINATOR, Abort, Ack, Coordinator, Participant, PrepareTimeout, Vote,
                     VoteTimeout, check_votes, participant_ids)
 
@@ -193,8 +193,8 @@ def threepc_system(participants: int = 2, votes=None, transactions: int = 1,
                    timeout: float = 5.0, think: float = 0.0, coordinator=None,
                    participant=None) -> list:
     """A 3PC coordinator and ``participants`` participants (arguments as twopc_system)."""
-    whole_number("participants", participants, 1)
-    whole_number("transactions", transactions, 0)
+    whole_number("participants", participants, 1, cap=MAX_NODES)
+    whole_number("transactions", transactions, 0, cap=MAX_OPS)
     finite_time("timeout", timeout)
     finite_time("think", think, zero_ok=True)
     ids = participant_ids(participants)

@@ -62,7 +62,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..node import Node
-from ..validate import finite_time, subclass_of, whole_number
+from ..validate import MAX_NODES, MAX_OPS, boolean, finite_time, subclass_of, whole_number
 
 VOTES = ("yes", "no")
 OUTCOMES = ("commit", "abort")
@@ -395,9 +395,9 @@ def check_votes(votes, ids) -> dict:
     unknown = [p for p in votes if p not in ids]
     if unknown:
         raise ValueError(f"votes name unknown participant(s) {unknown}; participants are {ids}")
-    bad = {p: v for p, v in votes.items() if v not in VOTES}
+    bad = {p: v for p, v in votes.items() if not (isinstance(v, str) and v in VOTES)}
     if bad:
-        raise ValueError(f"a vote is 'yes' or 'no'; got {bad}")
+        raise ValueError(f"votes: a vote is 'yes' or 'no'; got {bad}")
     return {p: votes.get(p, "yes") for p in ids}
 
 
@@ -413,12 +413,11 @@ def twopc_system(participants: int = 2, votes=None, transactions: int = 1,
     termination: participants in doubt ask each other (cooperative termination).
     coordinator, participant: subclasses to use instead (a variant to study, an exercise).
     """
-    whole_number("participants", participants, 1)
-    whole_number("transactions", transactions, 0)
+    whole_number("participants", participants, 1, cap=MAX_NODES)
+    whole_number("transactions", transactions, 0, cap=MAX_OPS)
     finite_time("timeout", timeout)
     finite_time("think", think, zero_ok=True)
-    if not isinstance(termination, bool):
-        raise ValueError(f"termination must be True or False, got {termination!r}")
+    boolean("termination", termination)
     ids = participant_ids(participants)
     votes = check_votes(votes, ids)
     coord_cls = subclass_of("coordinator", coordinator, Coordinator)

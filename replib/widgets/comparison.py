@@ -17,6 +17,7 @@ from ..experiments.compare import (Table, compare, plot_delays, plot_latency, pl
                        plot_messages, plot_throughput)
 from ..network import LongTail, Uniform
 from ..viz import _close
+from ..validate import integer, number, whole_number
 from .replication import _img
 
 TAILS = {
@@ -86,6 +87,9 @@ class ComparisonExplorer:
             if value not in options:
                 raise ValueError(f"unknown {name} {value!r}; choose one of: "
                                  f"{', '.join(options)}")
+        number("crash_at", crash_at, 0, MAX_CRASH_AT)   # the box would clamp it silently
+        integer("seed", seed)
+        whole_number("ops", ops, 1, 200)                 # what compare() measures
         self.ops = ops
         self.replicas = widgets.IntSlider(value=replicas, min=MIN_REPLICAS, max=MAX_REPLICAS,
                                           description="replicas n", continuous_update=False)

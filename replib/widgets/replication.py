@@ -24,6 +24,7 @@ from ..sim import Simulation
 from ..viz import space_time, to_png
 from ..viz.lint import check_if_strict
 from ..viz.charts import latency_distributions, percentile
+from ..validate import MAX_MEASURED, choice, integer, whole_number
 from .faults import LATENCIES, latency_model
 
 MODES = ("async", "semi-sync", "sync")
@@ -51,7 +52,12 @@ class ReplicationExplorer:
 
     def __init__(self, backups: int = 2, mode: str = "sync", k: int = 1,
                  latency: str = "long tail", writes: int = 100, seed: int = 0):
-        self.writes = writes
+        whole_number("backups", backups, 1, 6)        # the sliders' ranges: they would clamp
+        choice("mode", mode, MODES)
+        whole_number("k", k, 1, 6)
+        choice("latency", latency, LATENCIES)
+        integer("seed", seed)
+        self.writes = whole_number("writes", writes, 1, cap=MAX_MEASURED)
         self.backups = widgets.IntSlider(value=backups, min=1, max=6, description="backups",
                                          continuous_update=False)
         self.mode = widgets.Dropdown(options=MODES, value=mode, description="mode")
@@ -136,9 +142,12 @@ class ReplicationExplorer:
             staggered(nodes)              # so that two backups do not split the votes forever
         kind, _, node = self.fault.value.partition(" ")
         at = self.fault_at.value
-        faults = {"crash": [crash(node, at=at)] if node else [],
-                  "partition": [partition([node], at=at), heal(at=self.heal_at.value)],
-                  "nobody": []}[kind]
+        if kind == "crash":
+            faults = [crash(node, at=at)]
+        elif kind == "partition":
+            faults = [partition([node], at=at), heal(at=self.heal_at.value)]
+        else:
+            faults = []
         sim = Simulation(nodes, network=Network(s["latency"]), faults=faults, seed=s["seed"])
         return sim, sim.run(until=max(60.0, self.heal_at.value + 20))
 
