@@ -118,6 +118,7 @@ def check_noop_prediction(answer):
 FILL_CASES = [
     (({}, 1), {}),
     (({2: [(3, "b")]}, 1), {1: "noop", 2: "b"}),
+    (({1: [(5, "a"), (3, "z")]}, 1), {1: "a"}),
     (({1: [(3, "a"), (5, "c")]}, 1), {1: "c"}),
     (({1: [(5, "c"), (3, "a")], 3: [(4, "d")]}, 1), {1: "c", 2: "noop", 3: "d"}),
     (({3: [(2, "x")]}, 3), {3: "x"}),
@@ -137,10 +138,16 @@ def _fill_hint(call, got, want, reports, first):
         return (f"{call} leaves slot {missing[0]} out. Nobody reports it, but a hole holds "
                 f"up every later slot (the log is applied in order): propose \"noop\" there.")
     if missing:
-        return f"{call} leaves slot {missing[0]} out: propose something in every slot up to the highest reported."
+        return (f"{call} leaves slot {missing[0]} out: propose something in every slot up "
+                f"to the highest reported.")
     for slot, command in sorted(want.items()):
         if got.get(slot) != command and command != "noop":
-            if any(c == got.get(slot) for _, c in reports.get(slot, ())):
+            commands = [c for _, c in reports.get(slot, ())]
+            if got.get(slot) == max(commands) and len(set(commands)) > 1:
+                return (f"{call} proposes {got.get(slot)!r} in slot {slot}, the largest "
+                        f"command; compare the ballots, not the commands: {command!r} was "
+                        f"reported under the highest ballot.")
+            if got.get(slot) in commands:
                 return (f"{call} proposes {got.get(slot)!r} in slot {slot}, but {command!r} "
                         f"was reported under a higher ballot: rule 2a takes the value of the "
                         f"highest-numbered proposal reported.")
