@@ -922,7 +922,7 @@ def crash_sweep(approaches=None, replicas: int = 3, times=range(1, 31), ops: int
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(names) * len(times), desc="crash runs", leave=False)
+        bar = tqdm(total=len(names) * len(times), desc="crash runs", leave=True)
     runs = {}
     try:
         for name in names:

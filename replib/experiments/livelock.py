@@ -260,7 +260,7 @@ def _bar(total, progress):
     if not show:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc="runs", leave=False)
+    return tqdm(total=total, desc="runs", leave=True)
 
 
 def decision_stats(seeds=200, label: str | None = None, latency=None, limit: float = LIMIT,
