@@ -264,3 +264,18 @@ def test_names_and_tables():
     assert [(r["split"], r["acting side"]) for r in side_table(4)] == [
         ("1 | 3", "the 3"), ("2 | 2", "none")]
     assert no_majority_left(5, ["n1", "n2", "n3"]) and not no_majority_left(5, ["n1", "n2"])
+
+
+def test_a_deposed_primary_answers_a_stale_read():
+    """Two primaries at once are harmless for writes under the majority rule, not for reads:
+    c2's write b is acknowledged by b2 (primary of epoch 2) at t = 22; at t = 25 c3, on the old
+    primary's side, reads a from the old primary, which still acts as primary of epoch 1.
+    The history is not linearizable, and the checker blames that read."""
+    from replib.experiments.partitions import deposed_primary_read
+    r = deposed_primary_read()
+    assert (r.missed.op, r.missed.response, r.missed.result) == (("write", "b"), 22, "ok")
+    assert (r.read.invoke, r.read.result) == (25, "a")
+    acting = sorted((who, e) for who, e, start, stop in leadership(r.trace)
+                    if start <= 25 and (stop is None or stop > 25))
+    assert acting == [("b2", 2), ("primary", 1)]
+    assert not r.verdict.ok and r.verdict.culprit == r.read

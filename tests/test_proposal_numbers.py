@@ -163,11 +163,14 @@ def test_duel_numbers_per_scheme():
 
 
 def test_growth_chart_lines_and_alt_text():
-    """growth_chart: one line per scheme, rounds for pairs, alt text with the numbers."""
-    fig = growth_chart({"naive": Naive(), "pairs": RoundId()}, attempts=4)
-    assert len(fig.axes[0].get_lines()) == 2
+    """growth_chart: one line per scheme, a pair drawn as the number it stands for (round * 2
+    + id, two proposers: like with like, the same line as mod n with n = 2), alt text with
+    the numbers."""
+    fig = growth_chart({"naive": Naive(), "pairs": RoundId(), "mod 2": ModN(2)}, attempts=4)
+    assert len(fig.axes[0].get_lines()) == 3
     assert "naive (1: 1, 2: 2, 3: 3, 4: 4)" in fig.alt_text
-    assert "pairs (1: 1, 2: 1, 3: 2, 4: 2)" in fig.alt_text
+    assert "pairs (1: 2, 2: 3, 3: 4, 4: 5)" in fig.alt_text
+    assert "mod 2 (1: 2, 2: 3, 3: 4, 4: 5)" in fig.alt_text
     assert to_png(fig).startswith(b"\x89PNG")
 
 

@@ -5,7 +5,9 @@ lasts under each retry policy, and why no bound on it exists.
     run_to_decision(seed, ...)   one run, no states recorded: ballots, messages and time
                                  until a value is chosen
     decision_stats(...)          the same over many seeds (a ``DecisionStats``)
-    compare_policies(...)        no backoff, fixed, randomized exponential, a leader
+    compare_policies(...)        no backoff, fixed, randomized exponential, a growing timeout,
+                                 a leader
+    GrowingTimeout               a proposer whose retry timeout doubles after each failed try
     decision_histograms(...)     histograms of ballots and messages to a decision
     livelock_search(k)           the checker's shortest schedule with k ballots started and
                                  nothing chosen
@@ -24,26 +26,45 @@ from dataclasses import dataclass, field
 
 from ..actions import Controls, Deliver
 from ..check import Result, check
-from ..network import Network, Uniform
-from ..protocols.paxos import chosen, paxos_system
+from ..network import LongTail, Network, Uniform
+from ..protocols.paxos import Proposer, chosen, paxos_system
 from ..sim import Simulation
 from ..trace import trace_of
 from ..validate import finite_time, whole_number
 
 #: the latency of the chapter's runs: every message takes between 0.5 and 1.5, uniformly
 DEFAULT_LATENCY = Uniform(0.5, 1.5)
+#: the chapter's second network: median 1, a long tail (log-normal; the explorer's "long tail")
+LONG_TAIL = LongTail(1.0, 0.8)
 #: simulated time after which a run that has chosen nothing counts as undecided
 LIMIT = 200.0
 #: the seed of the chapter's dueling run (five ballots and 39 messages until v1 is chosen)
 DUEL_SEED = 9
 
-#: the retry policies the chapter compares: label -> paxos_system settings
+#: the retry policies the chapter compares: label -> run_to_decision settings
 POLICIES = {
     "no backoff": dict(backoff="none"),
     "fixed backoff": dict(backoff="fixed"),
     "randomized backoff": dict(backoff="random"),
+    "growing timeout": dict(backoff="none", growing=True),
     "leader p1": dict(backoff="none", leader="p1"),
 }
+
+
+class GrowingTimeout(Proposer):
+    """A proposer whose retry timeout doubles after each failed attempt: ``timeout`` for its
+    first ballot, twice that for the second, and so on (``tries`` is on disk, so a restart
+    does not shrink it again).  The standard remedy for a timeout that is too short: sooner
+    or later it outlasts a ballot's round trips.  A rejected ballot is retried at once, as
+    with no backoff."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_timeout = self.timeout
+
+    def begin(self):
+        self.timeout = self.first_timeout * 2 ** self.tries
+        super().begin()
 
 
 # ---- one run ---------------------------------------------------------------------------
@@ -126,15 +147,18 @@ def run_to_decision(seed: int = 0, backoff: str = "none", timeout: float = 6.0,
                     backoff_base: float = 1.0, backoff_cap: float = 32.0,
                     leader: str | None = None, latency=None, limit: float = LIMIT,
                     proposers: int = 2, acceptors: int = 3,
-                    max_events: int = 50_000) -> Outcome:
+                    max_events: int = 50_000, growing: bool = False) -> Outcome:
     """Run Paxos with unbounded ballots (no states recorded: it is fast) until a value is
     chosen or the simulated time passes ``limit``; count ballots and messages until then.
-    A run that reaches ``max_events`` events first (tiny timeouts) ends undecided too."""
+    A run that reaches ``max_events`` events first (tiny timeouts) ends undecided too.
+    growing: the retry timeout doubles after each failed attempt (``GrowingTimeout``)."""
     finite_time("limit", limit)
     whole_number("max_events", max_events, 1)
+    if not isinstance(growing, bool):
+        raise ValueError(f"growing must be True or False, got {growing!r}")
     nodes = paxos_system(acceptors, proposers, learners=0, max_ballots=None, timeout=timeout,
                          backoff=backoff, backoff_base=backoff_base, backoff_cap=backoff_cap,
-                         leader=leader)
+                         leader=leader, proposer=GrowingTimeout if growing else Proposer)
     sim = Simulation(nodes, network=_network(latency), seed=seed, record_states=False)
     sim.run(until=_stop_when_chosen(sim, limit), max_events=max_events)
     values = _chosen_in(sim)
@@ -184,6 +208,19 @@ class DecisionStats:
     def median(self, what: str):
         return self.percentile(what, 50)
 
+    def mean_ci(self, what: str, z: float = 1.96) -> tuple:
+        """(mean, low, high): the mean over the decided runs, with a normal-approximation
+        confidence interval, mean +- z * s / sqrt(n) (z = 1.96: 95 %).  None for all three
+        when fewer than two runs decided."""
+        values = self.values(what)
+        n = len(values)
+        if n < 2:
+            return (None, None, None)
+        mean = sum(values) / n
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+        half = z * sd / math.sqrt(n)
+        return (mean, mean - half, mean + half)
+
     def p95(self, what: str):
         return self.percentile(what, 95)
 
@@ -231,14 +268,15 @@ def _bar(total, progress):
     if not show:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc="runs", leave=False)
+    return tqdm(total=total, desc="runs", leave=True)
 
 
 def decision_stats(seeds=200, label: str | None = None, latency=None, limit: float = LIMIT,
                    progress=None, **settings) -> DecisionStats:
     """``run_to_decision`` for each seed (a number n: seeds 0..n-1, or a list of seeds).
 
-    settings: backoff, timeout, backoff_base, backoff_cap, leader, proposers, acceptors.
+    settings: backoff, timeout, backoff_base, backoff_cap, leader, proposers, acceptors,
+    growing.
     progress: True/False, or None for a progress bar only above PROGRESS_ABOVE runs."""
     seeds = _seed_list(seeds)
     bar = _bar(len(seeds), progress)
@@ -257,6 +295,22 @@ def _stats(seeds, label, latency, limit, bar, settings):
             bar.update()
     name = label or ", ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
     return DecisionStats(name, dict(settings), outcomes, limit)
+
+
+def ranking(stats: dict, what: str = "ballots") -> list:
+    """The configurations of ``stats`` (label -> DecisionStats) from the fewest ``what`` on
+    average to the most, as (label, mean, low, high) with the 95 % normal-approximation
+    intervals of ``mean_ci``; a configuration with undecided runs comes last."""
+    rows = [(label,) + s.mean_ci(what) for label, s in stats.items()]
+    return sorted(rows, key=lambda r: (stats[r[0]].undecided > 0,
+                                       math.inf if r[1] is None else r[1]))
+
+
+def separated(ranked: list) -> bool:
+    """True when the intervals of a ``ranking`` do not overlap, neighbour by neighbour: the
+    order is not an accident of the seeds."""
+    return all(a[3] is not None and b[2] is not None and a[3] < b[2]
+               for a, b in zip(ranked, ranked[1:]))
 
 
 def compare_policies(seeds=200, timeout: float = 6.0, backoff_base: float = 1.0,

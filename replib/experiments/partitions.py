@@ -9,6 +9,7 @@ and is short enough to read with ``??``.
     crash_or_partition()             the same system, the primary crashed / cut off
     two_sides("majority")            five replicas split 2 | 3: which sides keep writing?
     leadership(trace)                who acted as primary, in which epoch, when
+    deposed_primary_read()           the old primary, cut off, answers a read: a stale one
     fenced_messages(trace)           messages dropped because their epoch was old
     quorum_report(5, 2, 3, ["n4"])   every quorum, which pairs share no node, which survive
 """
@@ -19,9 +20,10 @@ import math
 from dataclasses import dataclass
 
 from ..faults import crash, heal, partition
-from ..history import diverged, lost_writes
+from ..history import diverged, linearizable, lost_writes
 from ..network import Constant, Network
-from ..protocols.replication import Replica, replica_ids, replication_system
+from ..protocols.replication import (Replica, ReplicationClient, replica_ids,
+                                     replication_system)
 from ..quorums import check_sizes, quorums
 from ..sim import Simulation, check_nodes
 from ..trace import trace_of
@@ -251,6 +253,46 @@ def two_sides(rule: str = "majority", sides=FIVE_SPLIT, at: float = 4.75,
                     lost_writes(trace.history(), logs))
 
 
+# ---- two primaries: harmless for writes, not for reads ---------------------------------------
+
+@dataclass
+class StaleRead:
+    """``deposed_primary_read``'s run: the read, the write it missed, the verdict."""
+
+    sim: Simulation
+    read: object            # c3's read (an Operation)
+    missed: object          # the acknowledged write the read should have seen
+    verdict: object         # history.linearizable of every client's operations
+
+    @property
+    def trace(self):
+        return self.sim.trace
+
+
+def deposed_primary_read(read_at: float = 25.0, at: float = 4.75, seed: int = 0) -> StaleRead:
+    """The majority rule's five replicas (``majority_system``), split 2 | 3 at ``at`` as in
+    ``two_sides``, with three clients of one operation each: c1 (with the old primary)
+    writes "a" at t = 0.5; c2 (with the majority) writes "b" at t = 14, trying the
+    replicas in turn until b2, primary of epoch 2, takes it; c3 (with the old primary)
+    reads at ``read_at`` from the primary it knows, the old one.  No heal: the point is
+    what the old primary answers while it still believes it leads."""
+    finite_time("read_at", read_at)
+    nodes = [n for n in majority_system(FIVE_SPLIT, "majority", writes=0)
+             if isinstance(n, Replica)]
+    ids = [n.id for n in nodes]
+    clients = [ReplicationClient("c1", ids, [("write", "a")], think=0.5, timeout=2.0),
+               ReplicationClient("c2", ids, [("write", "b")], think=14.0, timeout=2.0),
+               ReplicationClient("c3", ids, [("read",)], think=read_at, timeout=2.0,
+                                 read_from="primary")]
+    side1, side2 = FIVE_SPLIT
+    sim = Simulation(nodes + clients, seed=seed,
+                     faults=[partition(side1 + ("c1", "c3"), side2 + ("c2",), at=at)])
+    history = sim.run(until=read_at + 5.0).history()
+    read = next(op for op in history if op.client == "c3")
+    missed = next(op for op in history if op.client == "c2")
+    return StaleRead(sim, read, missed, linearizable(history))
+
+
 # ---- epochs: who led when, and what fencing dropped ----------------------------------------
 
 def leadership(trace) -> list[tuple]:
@@ -454,7 +496,8 @@ def no_majority_left(n: int, failed) -> bool:
 
 
 __all__ = [
-    "FIVE_SPLIT", "RULES", "QuorumReport", "SplitRun", "crash_or_partition",
+    "FIVE_SPLIT", "RULES", "QuorumReport", "SplitRun", "StaleRead", "crash_or_partition",
+    "deposed_primary_read",
     "epochs_never_go_back", "failed_names", "fenced_messages", "first_difference",
     "leadership", "lost_messages", "majority_system", "no_majority_left", "node_names",
     "observed", "quorum_report", "side_table", "staggered", "two_sides",

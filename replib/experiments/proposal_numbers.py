@@ -108,15 +108,24 @@ def plotted(number):
     return number[0] if isinstance(number, tuple) else number
 
 
+def as_number(number, proposers: int):
+    """A number on one scale: a (round, id) pair as the integer round * proposers + id (what
+    the mod-n scheme with n = ``proposers`` makes of that pair), an integer as it is."""
+    return number[0] * proposers + number[1] if isinstance(number, tuple) else number
+
+
 def growth_chart(schemes: dict, attempts: int = 12, ids=(0, 1)) -> Figure:
-    """The numbers of ``duel_numbers`` per attempt, one line per scheme ({label: Ballots})."""
+    """The numbers of ``duel_numbers`` per attempt, one line per scheme ({label: Ballots}).
+    Like is plotted with like: a (round, id) pair is drawn as the integer it stands for,
+    round * k + id with k = len(ids) proposers (``as_number``), not as its round alone."""
     if not isinstance(schemes, dict) or not schemes:
         raise ValueError(f"schemes must map a label to a ballot scheme, got {schemes!r}")
-    series = {label: [plotted(x) for x in duel_numbers(b, attempts, ids)]
+    k = len(ids)
+    series = {label: [as_number(x, k) for x in duel_numbers(b, attempts, ids)]
               for label, b in schemes.items()}
     return lines(range(1, attempts + 1), series,
                  title=f"Numbers in a duel of proposers {', '.join(map(str, ids))}",
-                 xlabel="attempt", ylabel="number (round of a pair)")
+                 xlabel="attempt", ylabel=f"number (a pair as round * {k} + id)")
 
 
 # ---- a duel in the simulator ---------------------------------------------------------------
