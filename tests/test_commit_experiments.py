@@ -5,9 +5,11 @@ import statistics
 
 import pytest
 
-from replib.experiments.atomic_commit import (CRASH_POINTS, commit_with_crash, crash_point_table,
-                                doubt_durations, messages_per_transaction, outcome_text,
-                                transaction_latencies)
+from replib.experiments.atomic_commit import (CRASH_POINTS, blocked_points, commit_with_crash,
+                                              cost_table, crash_point_table, doubt_durations,
+                                              messages_per_transaction, outcome_text,
+                                              participant_crash, protocols_table,
+                                              transaction_latencies)
 from replib.network import Constant, LongTail
 from replib.protocols.twopc import decisions_never_change, doubt_intervals, final_outcomes
 
@@ -61,11 +63,10 @@ def test_crash_point_table_is_pinned():
     assert len(rows) == len(CRASH_POINTS) * 4
     got = {}
     for r in rows:
-        assert set(r) == {"crash point", "coordinator recovers", "cooperative termination",
-                          "blocked at the end", "outcome", "longest doubt"}
+        assert set(r) == {"crash point", "recovers", "asks", "blocked", "outcome",
+                          "longest doubt"}
         got.setdefault(r["crash point"], {})[
-            (r["coordinator recovers"], r["cooperative termination"])] = (
-            r["blocked at the end"], r["outcome"], r["longest doubt"])
+            (r["recovers"], r["asks"])] = (r["blocked"], r["outcome"], r["longest doubt"])
     assert got == TABLE
     assert [r["crash point"] for r in rows[::4]] == list(CRASH_POINTS)
 
@@ -143,6 +144,66 @@ def test_bad_arguments_are_explained():
         commit_with_crash("before prepare", recover_at=0.5)   # the Prepares land at 1
     with pytest.raises(ValueError, match="protocol must be"):
         messages_per_transaction(protocol="4pc")
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        commit_with_crash(protocol="4pc")
+    with pytest.raises(ValueError, match="cut_off must be None or"):
+        commit_with_crash(cut_off="p2")
+    with pytest.raises(ValueError, match="'p7' is not a participant"):
+        commit_with_crash(cut_off=("p7", 1, 2))
+    with pytest.raises(ValueError, match="must end after it starts"):
+        commit_with_crash(cut_off=("p2", 5, 2))
+
+
+def test_blocked_points():
+    """The crash points that leave someone in doubt at the end, plain and with asking."""
+    rows = crash_point_table()
+    assert blocked_points(rows) == ["after some prepares", "after all votes",
+                                    "after the decision is logged", "after some commits"]
+    assert blocked_points(rows, termination=True) == ["after all votes",
+                                                      "after the decision is logged"]
+    assert blocked_points(rows, recovers=True) == []
+
+
+def test_cost_table_prints_4n_for_2pc_and_6n_for_3pc():
+    table = cost_table((2, 3))
+    assert [r["total"] for r in table] == [8, 12]
+    assert str(table).splitlines()[0].split() == ["n", "Prepare", "Vote", "Commit", "Ack",
+                                                 "total", "total", "/", "n"]
+    assert [r["total / n"] for r in cost_table((2, 3), "3pc")] == [6, 6]
+
+
+def test_a_participant_crash_before_its_vote_aborts_after_it_commits():
+    """The notes' claim corrected: a participant that crashes before voting does not block
+    2PC (the coordinator aborts on its vote timeout); one that crashed after voting yes
+    learns the commit when it is back."""
+    before = participant_crash(before_vote=True)
+    assert before.nodes["coord"].decisions == {1: "abort"}
+    assert final_outcomes(before) == {"p1": "aborted", "p2": "aborted", "p3": "aborted"}
+    after = participant_crash(before_vote=False)
+    assert after.nodes["coord"].decisions == {1: "commit"}
+    assert final_outcomes(after) == {"p1": "committed", "p2": "committed", "p3": "committed"}
+
+
+def test_paxos_commit_never_blocks_where_2pc_does():
+    rows = protocols_table()
+    assert [(r["2PC"], r["Paxos Commit"]) for r in rows] == [
+        ("abort", "abort"), ("p1 in doubt, p2-p3 abort", "abort"), ("in doubt", "commit"),
+        ("in doubt", "commit"), ("p1 commit, p2-p3 in doubt", "commit")]
+
+
+def test_3pc_breaks_atomicity_when_the_coordinator_dies_mid_pre_commit():
+    """3PC with its PreCommits cut after the first: p1 commits on its timeout, the others,
+    still uncertain, abort on theirs."""
+    sim = commit_with_crash("after some commits", protocol="3pc")
+    assert final_outcomes(sim) == {"p1": "committed", "p2": "aborted", "p3": "aborted"}
+
+
+def test_a_cut_off_participant_makes_2pc_abort():
+    """p2 cut off from t = 1.5 to 20: its vote is lost, the coordinator aborts at its
+    timeout, p2 learns the abort after the heal."""
+    sim = commit_with_crash("no crash", cut_off=("p2", 1.5, 20))
+    assert final_outcomes(sim) == {"p1": "aborted", "p2": "aborted", "p3": "aborted"}
+    assert doubt_intervals(sim.trace)["p2"] == (1.0, 21.0)
 
 
 def test_messages_per_transaction():

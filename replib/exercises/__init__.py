@@ -12,7 +12,7 @@ from .sync_async import (check_sync_latency, check_async_loss,
 from .primary_backup import (check_split_brain_prediction, check_fencing, check_missing_write,
     check_linearizable_prediction)
 from .commit import (check_block_prediction, HASTY_SCHEDULE, check_hasty_schedule,
-    check_patient_participant, check_majority_counterexample)
+    check_patient_participant, check_majority_counterexample, check_crash_point_prediction)
 from .partitions import (check_active_side, check_smallest_safe_q2, check_safe_but_stuck)
 from .paxos import (ACCEPTOR_IDS, prediction_schedule, run_prediction_schedule,
     check_chosen_prediction, CHOOSE_VALUE_CASES, check_choose_value, check_fixed_acceptor)
@@ -29,7 +29,7 @@ __all__ = [
     "check_sync_messages", "check_split_brain_prediction", "check_fencing",
     "check_missing_write", "check_linearizable_prediction", "check_block_prediction",
     "HASTY_SCHEDULE", "check_hasty_schedule", "check_patient_participant",
-    "check_majority_counterexample", "check_active_side", "check_smallest_safe_q2",
+    "check_majority_counterexample", "check_crash_point_prediction", "check_active_side", "check_smallest_safe_q2",
     "check_safe_but_stuck", "ACCEPTOR_IDS", "prediction_schedule", "run_prediction_schedule",
     "check_chosen_prediction", "CHOOSE_VALUE_CASES", "check_choose_value",
     "check_fixed_acceptor", "check_livelock_steps", "check_livelock_schedule",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .core import Hint, exercise, fault_list, node_class, yes_no
+from .core import Hint, choice, exercise, fault_list, node_class, yes_no
 
 
 @exercise
@@ -198,3 +198,61 @@ def check_majority_counterexample(result):
     return (f"a counterexample in {len(path)} steps: the coordinator decides commit on a "
             f"majority of yes votes, although one participant could not commit (it voted no, "
             f"or has not even voted yet). Atomic commit needs every participant's yes.")
+
+
+# Why each crash point ends as it does, with the coordinator down for good: the hint for a
+# reader who put the point on the wrong side.
+WHY_POINT = {
+    "no crash": "without a crash every participant hears the outcome within a few time units.",
+    "before prepare": "nobody has voted, so nobody is in doubt: every participant gives up "
+                      "waiting for a Prepare and aborts on its own.",
+    "after some prepares": {
+        False: "p1 voted yes and nobody but the coordinator ever talks to it in plain 2PC, "
+               "so it stays in doubt.",
+        True: "p2 and p3 never voted: asked, they may abort and answer 'abort', so p1 learns "
+              "the outcome."},
+    "after all votes": "everyone voted yes and nobody heard a decision: only the coordinator "
+                       "can decide, asking or not.",
+    "after the decision is logged": "the decision is on the coordinator's disk and nowhere "
+                                    "else: every participant voted yes and asking finds "
+                                    "nobody who knows.",
+    "after some commits": {
+        False: "p1 committed, but p2 and p3 voted yes and hear only from the coordinator in "
+               "plain 2PC: they stay in doubt.",
+        True: "p1 got the Commit: asked, it answers 'commit', and p2 and p3 learn it."},
+}
+
+
+def _crash_points(answer, what):
+    from ..experiments.atomic_commit import CRASH_POINTS
+    if isinstance(answer, str):
+        answer = [answer]
+    if not isinstance(answer, (set, frozenset, list, tuple)):
+        raise Hint(f"give {what} as a set of crash points, like {{'after all votes'}} (an "
+                   f"empty set() if none); you gave {answer!r}.")
+    return {choice(a, CRASH_POINTS, f"each crash point in {what}") for a in answer}
+
+
+@exercise
+def check_crash_point_prediction(plain, asking):
+    """03: with the coordinator down for good, the crash points that leave someone in doubt
+    at the end, in plain 2PC and with cooperative termination (from crash_point_table)."""
+    from ..experiments.atomic_commit import blocked_points, crash_point_table
+    mine = {False: _crash_points(plain, "blocked_plain"),
+            True: _crash_points(asking, "blocked_asking")}
+    rows = crash_point_table(participants=3, recover_at=20.0, until=40.0)
+    truth = {t: set(blocked_points(rows, recovers=False, termination=t)) for t in (False, True)}
+    for termination in (False, True):
+        name = "blocked_asking" if termination else "blocked_plain"
+        wrong = sorted((mine[termination] - truth[termination]) |
+                       (truth[termination] - mine[termination]))
+        if wrong:
+            point = wrong[0]
+            why = WHY_POINT[point]
+            why = why[termination] if isinstance(why, dict) else why
+            side = "is not" if point in mine[termination] else "is"
+            raise Hint(f"{name}: '{point}' {side} blocked: {why}")
+    return (f"plain 2PC leaves someone in doubt after {len(truth[False])} of the 5 crash "
+            f"points; asking each other removes the blocks where someone knows or can still "
+            f"veto, and leaves {len(truth[True])}: "
+            f"{' and '.join(sorted(truth[True]))}, where only the coordinator knew.")

@@ -4,15 +4,20 @@ participants stay in doubt, latency and messages per transaction, 2PC next to 3P
 
 from __future__ import annotations
 
-from ..faults import crash, cut, heal, restart
+from ..faults import crash, cut, heal, partition, restart
 from ..network import Constant, LongTail, Network
+from ..protocols.paxos_commit import paxos_commit_system
 from ..protocols.threepc import threepc_system
 from ..protocols.twopc import doubt_intervals, final_outcomes, participant_ids, twopc_system
 from ..sim import Simulation
 from ..trace import trace_of
 from ..validate import MAX_MEASURED, finite_time, whole_number
-from . import finished
+from . import TextTable, finished
 
+MESSAGE_ORDER = ("Prepare", "CanCommit", "Vote", "PreCommit", "PreCommitAck", "DoCommit",
+                 "Commit", "Abort", "Ack")      # the order a transaction sends them in
+PROTOCOLS = ("2pc", "3pc", "paxos commit")
+ACCEPTORS = 3        # Paxos Commit's acceptors here: 2F + 1 with F = 1
 CRASH_POINTS = ("no crash", "before prepare", "after some prepares", "after all votes",
                 "after the decision is logged", "after some commits")
 
@@ -22,15 +27,20 @@ def _sent(sim, msg_type, node=None) -> int:
     return sim.trace.count("send", node=node, msg_type=msg_type)
 
 
-def _crash_plan(point, ids):
+def _crash_plan(point, ids, protocol="2pc"):
     """When the coordinator crashes at ``point``, and which participants never get the
-    message it was sending then (the links we cut as it crashes)."""
+    message it was sending then (the links we cut as it crashes).  In 3PC the first message
+    is CanCommit, "the decision" is the precommit record and "commits" are its PreCommits;
+    in Paxos Commit the first is BeginCommit and "all votes" means every acceptor has
+    accepted every participant's vote."""
     n = len(ids)
-    decided = lambda sim: 1 in sim.nodes["coord"].decisions      # on disk, Commits sent
+    first, vote, votes = {"2pc": ("Prepare", "Vote", n), "3pc": ("CanCommit", "Vote", n),
+                          "paxos commit": ("BeginCommit", "Phase2b", n * ACCEPTORS)}[protocol]
+    decided = lambda sim: 1 in sim.nodes["coord"].decisions      # on disk, messages sent
     plans = {
-        "before prepare": (lambda sim: _sent(sim, "Prepare", "coord") >= n, ids),
-        "after some prepares": (lambda sim: _sent(sim, "Prepare", "coord") >= n, ids[1:]),
-        "after all votes": (lambda sim: _sent(sim, "Vote") >= n, []),
+        "before prepare": (lambda sim: _sent(sim, first, "coord") >= n, ids),
+        "after some prepares": (lambda sim: _sent(sim, first, "coord") >= n, ids[1:]),
+        "after all votes": (lambda sim: _sent(sim, vote) >= votes, []),
         "after the decision is logged": (decided, ids),
         "after some commits": (decided, ids[1:]),
     }
@@ -39,35 +49,70 @@ def _crash_plan(point, ids):
 
 def commit_with_crash(point: str = "after all votes", participants: int = 3,
                       recover_at: float | None = None, termination: bool = False,
-                      latency=None, seed: int = 0, until: float = 40.0) -> Simulation:
-    """One 2PC transaction (timeout 5) whose coordinator crashes at ``point``, one of
+                      latency=None, seed: int = 0, until: float = 40.0,
+                      protocol: str = "2pc", cut_off: tuple | None = None) -> Simulation:
+    """One transaction (timeout 5) whose coordinator crashes at ``point``, one of
     CRASH_POINTS; returns the Simulation, already run until ``until``.
 
-    A crash in the middle of sending is modelled honestly: the messages the coordinator had
-    not sent yet never leave, so its links to those participants are cut as it crashes.
-    recover_at: None (it stays down) or the time it restarts (the cuts heal then too)."""
+    A crash in the middle of sending is modelled by cutting the links to the participants
+    that have not got the message yet, as the coordinator crashes: a program that dies
+    between two sends never sends the second.  (The simulator sends all of a handler's
+    messages at once, so without the cuts every one of them would leave.)
+    recover_at: None (it stays down) or the time it restarts (the cuts heal then too).
+    protocol: "2pc", "3pc" or "paxos commit" (with 3 acceptors and a standby leader
+    ``coord2`` that takes over at t = 6; termination applies to 2PC only).  cut_off: None, or
+    (participant, from, to): a partition that cuts that participant off from everyone."""
     if point not in CRASH_POINTS:
         raise ValueError(f"unknown crash point {point!r}; choose one of: {', '.join(CRASH_POINTS)}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(map(repr, PROTOCOLS))}, "
+                         f"got {protocol!r}")
     if recover_at is not None and (isinstance(recover_at, bool) or not isinstance(
             recover_at, (int, float)) or not 0 <= recover_at < float("inf")):
         raise ValueError(f"recover_at must be None (the coordinator stays down) or a finite "
                          f"time >= 0, got {recover_at!r}")
     finite_time("until", until)
-    nodes = twopc_system(participants, termination=termination, timeout=5.0)
+    if protocol == "2pc":
+        nodes = twopc_system(participants, termination=termination, timeout=5.0)
+    elif protocol == "3pc":
+        nodes = threepc_system(participants, timeout=5.0)
+    else:
+        nodes = paxos_commit_system(participants, ACCEPTORS, timeout=6.0)
     if point.startswith("after some") and participants < 2:
         raise ValueError(f"'{point}' needs at least 2 participants: p1 gets the message and "
                          f"another one does not; got participants={participants}")
+    ids = participant_ids(participants)
     faults = []
     if point != "no crash":
-        when, never = _crash_plan(point, participant_ids(participants))
+        when, never = _crash_plan(point, ids, protocol)
         faults = [cut("coord", p, when=when) for p in never] + [crash("coord", when=when)]
         if recover_at is not None:
             faults += [heal(at=recover_at), restart("coord", at=recover_at)]
+    faults += _cut_off_faults(cut_off, ids)
     sim = Simulation(nodes, network=Network(latency or Constant(1.0)), faults=faults, seed=seed)
     sim.run(until=until)
     if recover_at is not None and point != "no crash":
         _check_recovery(sim, point, recover_at)
     return sim
+
+
+def _cut_off_faults(cut_off, ids) -> list:
+    """The partition of ``cut_off`` = (participant, from, to), checked."""
+    if cut_off is None:
+        return []
+    if not (isinstance(cut_off, (tuple, list)) and len(cut_off) == 3):
+        raise ValueError(f"cut_off must be None or (participant, from, to), such as "
+                         f"('p2', 1.5, 20), got {cut_off!r}")
+    who, start, end = cut_off
+    if who not in ids:
+        raise ValueError(f"cut_off: {who!r} is not a participant; choose one of {list(ids)}")
+    finite_time("cut_off's start", start, zero_ok=True)
+    finite_time("cut_off's end", end)
+    if end <= start:
+        raise ValueError(f"cut_off: the partition must end after it starts, got from "
+                         f"{start:g} to {end:g}")
+    rest = ["coord"] + [p for p in ids if p != who]
+    return [partition(rest, [who], at=start), heal(at=end)]
 
 
 def _check_recovery(sim, point, recover_at):
@@ -128,10 +173,11 @@ def outcome_text(outcomes: dict) -> str:
 
 
 def crash_point_table(participants: int = 3, recover_at: float = 20.0, until: float = 40.0,
-                      seed: int = 0) -> list[dict]:
-    """Every crash point, with and without the coordinator's recovery and the cooperative
-    termination protocol: is anyone still in doubt at ``until``, how did it end, and the
-    longest time a participant spent in doubt."""
+                      seed: int = 0) -> TextTable:
+    """Every crash point, with and without the coordinator's recovery ("recovers") and the
+    cooperative termination protocol ("asks"): is anyone still in doubt at ``until``
+    ("blocked"), how did it end, and the longest time a participant spent in doubt.  Prints
+    as a table."""
     finite_time("recover_at", recover_at, zero_ok=True)
     finite_time("until", until)
     rows = []
@@ -142,13 +188,68 @@ def crash_point_table(participants: int = 3, recover_at: float = 20.0, until: fl
                                         termination, seed=seed, until=until)
                 outcomes = final_outcomes(sim)
                 rows.append({
-                    "crash point": point, "coordinator recovers": recovers,
-                    "cooperative termination": termination,
-                    "blocked at the end": "in doubt" in outcomes.values(),
+                    "crash point": point, "recovers": recovers, "asks": termination,
+                    "blocked": "in doubt" in outcomes.values(),
                     "outcome": outcome_text(outcomes),
                     "longest doubt": round(max(doubt_durations(sim, until).values(),
                                                default=0.0), 2)})
-    return rows
+    yes_no = lambda v: "yes" if v else "no"
+    return TextTable(rows, {"longest doubt": "{:g}", "recovers": yes_no, "asks": yes_no,
+                            "blocked": yes_no},
+                     note=f"{participants} participants; recovers: the coordinator is back at "
+                          f"t = {recover_at:g} (or never); asks: cooperative termination\n"
+                          f"blocked: someone is still in doubt when the run ends, at "
+                          f"t = {until:g}")
+
+
+def blocked_points(rows, recovers: bool = False, termination: bool = False) -> list:
+    """The crash points of a crash_point_table that leave someone in doubt at the end."""
+    return [r["crash point"] for r in rows if r["recovers"] == recovers
+            and r["asks"] == termination and r["blocked"]]
+
+
+def cost_table(sizes=(2, 3, 4, 5), protocol: str = "2pc") -> TextTable:
+    """Messages per committed transaction, by type, for each number of participants."""
+    rows = []
+    for n in sizes:
+        per = messages_per_transaction(n, protocol)
+        total = sum(per.values())
+        in_order = sorted(per, key=lambda t: MESSAGE_ORDER.index(t) if t in MESSAGE_ORDER
+                          else len(MESSAGE_ORDER))
+        rows.append({"n": n, **{t: per[t] for t in in_order}, "total": total,
+                     "total / n": total / n})
+    return TextTable(rows, {k: "{:g}" for k in rows[0]} if rows else {},
+                     note=f"{protocol.upper()}, measured over 10 transactions each")
+
+
+def participant_crash(before_vote: bool = True, participants: int = 3,
+                      until: float = 40.0) -> Simulation:
+    """2PC (timeout 5) in which participant p2 crashes, before it votes or just after, and
+    comes back at t = 20.  Before its vote the coordinator cannot hear from it and aborts
+    on its timeout: nobody is blocked.  After a yes vote the others commit, and p2, on
+    its disk still prepared, learns the commit from a resend when it is back."""
+    finite_time("until", until)
+    nodes = twopc_system(participants, timeout=5.0)
+    when = (lambda sim: _sent(sim, "Prepare") >= 1) if before_vote else \
+        (lambda sim: _sent(sim, "Vote", "p2") >= 1)
+    faults = [crash("p2", when=when), restart("p2", at=20.0)]
+    sim = Simulation(nodes, network=Network(Constant(1.0)), faults=faults)
+    sim.run(until=until)
+    return sim
+
+
+def protocols_table(participants: int = 3, until: float = 40.0) -> TextTable:
+    """The coordinator crashes at each point and never comes back: how 2PC and Paxos
+    Commit end (3 acceptors; the standby leader takes over at t = 6)."""
+    rows = []
+    for point in CRASH_POINTS[1:]:
+        row = {"crash point": point}
+        for protocol, label in (("2pc", "2PC"), ("paxos commit", "Paxos Commit")):
+            sim = commit_with_crash(point, participants, protocol=protocol, until=until)
+            row[label] = outcome_text(final_outcomes(sim))
+        rows.append(row)
+    return TextTable(rows, note=f"{participants} participants; the coordinator stays down; "
+                                f"outcomes at t = {until:g}")
 
 
 def _commit_system(protocol, participants, votes=None, transactions=1, timeout=5.0):

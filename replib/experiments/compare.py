@@ -91,6 +91,7 @@ from ..protocols.multimaster import multimaster_system
 from ..protocols.replication import FencingReplica, ReplicationClient, replication_system
 from ..sim import Simulation
 from ..validate import finite_time, names, whole_number
+from . import text_grid
 
 __all__ = [
     "APPROACHES",
@@ -746,14 +747,6 @@ def _num(x, fmt="{:.3g}") -> str:
     return "-" if x is None else fmt.format(x)
 
 
-def _grid(head, units, lines) -> list:
-    """Text rows: a header row, a units row under it, a rule, then the lines."""
-    rows = [head, units] + lines
-    widths = [max(len(str(x[i])) for x in rows) for i in range(len(head))]
-    fmt = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
-    return [fmt(head), fmt(units), fmt(["-" * w for w in widths])] + [fmt(x) for x in lines]
-
-
 @dataclass
 class Table:
     """The comparison: one Measurement per approach, in the order of APPROACHES."""
@@ -821,7 +814,7 @@ class Table:
                           _num(r.latency_mean, "{:.2f}"), _num(r.latency_max, "{:.2f}"),
                           r.busiest, _num(r.busiest_per_op, "{:g}"),
                           _num(r.throughput, "{:.0f}")))
-        return _grid(head, units, lines) + [
+        return text_grid(head, lines, units) + [
             f"latency in time units (one message takes {self.settings.get('latency', '?')}); "
             f"writes per second at {cost * 1000:g} ms of work per message at the busiest node"]
 
@@ -842,7 +835,7 @@ class Table:
                           healed(r.crash_run), r.after_partition or "-",
                           healed(r.partition_run),
                           "-" if r.linearizable is None else ("yes" if r.linearizable else "NO")))
-        return _grid(head, units, lines) + [
+        return text_grid(head, lines, units) + [
             "lost: acknowledged writes no node holds; diverged: pairs of nodes whose logs "
             "disagree; stale: reads older than a write acknowledged before them"]
 

@@ -112,7 +112,30 @@ def majority(coordinator=MajorityCoordinator, votes=("yes", "yes", "no"), invari
                  progress=False)
 
 
+PLAIN = {"after some prepares", "after all votes", "after the decision is logged",
+         "after some commits"}
+ASKING = {"after all votes", "after the decision is logged"}
+
 CASES = {
+    "check_crash_point_prediction": dict(
+        right=[Args(PLAIN, ASKING), Args(sorted(PLAIN), tuple(ASKING)),
+               Args({p.upper() for p in PLAIN}, [" After all votes ", "'after the decision is logged'"])],
+        wrong=[(Args(PLAIN - {"after some prepares"}, ASKING),
+                "blocked_plain: 'after some prepares' is blocked: p1 voted yes"),
+               (Args(PLAIN | {"before prepare"}, ASKING),
+                "'before prepare' is not blocked: nobody has voted"),
+               (Args(PLAIN, ASKING | {"after some commits"}),
+                "blocked_asking: 'after some commits' is not blocked: p1 got the Commit"),
+               (Args(PLAIN, ASKING | {"after some prepares"}),
+                "'after some prepares' is not blocked: p2 and p3 never voted"),
+               (Args(PLAIN, {"after all votes"}),
+                "'after the decision is logged' is blocked: the decision is on the "
+                "coordinator's disk"),
+               (Args(ASKING, ASKING), "'after some commits' is blocked: p1 committed, but")],
+        malformed=[(Args(None, ASKING), "your answer is None"),
+                   (Args(PLAIN, 3), "give blocked_asking as a set of crash points"),
+                   (Args(PLAIN, {"after the votes"}), "answer one of")],
+    ),
     "check_block_prediction": dict(
         right=[True, np.True_, "True", "yes"],
         wrong=[(False, "who tells p1"), (np.False_, "who tells p1"), ("no", "who tells p1")],
