@@ -231,3 +231,24 @@ def test_transaction_latencies():
         statistics.median(two)
     assert transaction_latencies(2, LongTail(1.0, 0.8), 3, seed=4) == \
         transaction_latencies(2, None, 3, seed=4)
+
+
+def test_a_cut_off_participant_is_the_only_one_cut_off():
+    """Paxos Commit with p2 cut off: p1 and p3 still reach the acceptors and the leaders,
+    whose standby settles p2's lost vote as "aborted"; this small Paxos Commit resends no
+    decision, so p2, cut off when the Abort went out, is still in doubt at the end."""
+    sim = commit_with_crash("no crash", protocol="paxos commit", cut_off=("p2", 1.5, 20))
+    assert final_outcomes(sim) == {"p1": "aborted", "p2": "in doubt", "p3": "aborted"}
+    assert sim.nodes["coord2"].learned["p2"] == "aborted"
+
+
+def test_a_partition_that_heals_keeps_the_crashed_coordinators_messages_unsent():
+    """The partition's heal must not deliver what the crashed coordinator never sent."""
+    sim = commit_with_crash("after some prepares", cut_off=("p1", 0, 0.5))
+    assert sim.trace.message_counts() == {"Prepare": 3, "Vote": 1}
+    assert final_outcomes(sim) == {"p1": "in doubt", "p2": "aborted", "p3": "aborted"}
+
+
+def test_a_recovery_inside_the_partition_is_refused():
+    with pytest.raises(ValueError, match="would end the partition"):
+        commit_with_crash("after all votes", recover_at=20, cut_off=("p1", 10, 30))

@@ -20,7 +20,7 @@ from replib.sim import Simulation
 from replib.widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelExplorer,
                             FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
 from replib.widgets import livelock as backoff
-from replib.widgets.commit import CRASH_POINTS
+from replib.widgets.commit import CRASH_POINTS, PROTOCOLS
 from replib.widgets.comparison import CRASHES, MAX_CRASH_AT, PLOTS, TAILS
 from replib.widgets.faults import LATENCIES
 from replib.widgets.quorum import MAX_N
@@ -165,7 +165,12 @@ def test_commit_explorer_responds_at_every_setting():
     settings = ends(w.participants) + [(w.point, p) for p in CRASH_POINTS] + [
         (w.recover, False), (w.recover, True), (w.recover_at, 0.0), (w.recover_at, 60.0),
         (w.termination, True), (w.termination, False), (w.seed, 2**31), (w.seed, -1)] + [
-        (w.latency, name) for name in LATENCIES]
+        (w.latency, name) for name in LATENCIES] + [
+        (w.cut_off, "p2"), (w.cut_from, -1.0), (w.cut_from, 0.0), (w.cut_to, 0.0),
+        (w.cut_to, 1e9), (w.cut_to, 60.0), (w.recover_at, 0.0), (w.participants, 2),
+        (w.participants, 5), (w.cut_off, "p5"), (w.participants, 2)] + [
+        (w.protocol, p) for p in PROTOCOLS] + [(w.point, p) for p in CRASH_POINTS] + [
+        (w.termination, True), (w.protocol, "2pc")]
     assert changes(w, settings) < RESPONDS
 
 

@@ -88,7 +88,13 @@ def commit_with_crash(point: str = "after all votes", participants: int = 3,
         faults = [cut("coord", p, when=when) for p in never] + [crash("coord", when=when)]
         if recover_at is not None:
             faults += [heal(at=recover_at), restart("coord", at=recover_at)]
-    faults += _cut_off_faults(cut_off, ids)
+    faults += _cut_off_faults(cut_off, ids, None if point == "no crash" else recover_at)
+    if cut_off is not None and point != "no crash" and never:
+        # the partition's heal removes every cut, the crash's too: cut those links again
+        # once it has healed, if the coordinator is down by then
+        end = cut_off[2]
+        down = lambda sim: sim.now >= end and "coord" in sim.crashed
+        faults += [cut("coord", p, when=down) for p in never]
     sim = Simulation(nodes, network=Network(latency or Constant(1.0)), faults=faults, seed=seed)
     sim.run(until=until)
     if recover_at is not None and point != "no crash":
@@ -96,8 +102,9 @@ def commit_with_crash(point: str = "after all votes", participants: int = 3,
     return sim
 
 
-def _cut_off_faults(cut_off, ids) -> list:
-    """The partition of ``cut_off`` = (participant, from, to), checked."""
+def _cut_off_faults(cut_off, ids, recover_at=None) -> list:
+    """The partition of ``cut_off`` = (participant, from, to), checked.  Only that
+    participant is cut off; everyone else (acceptors and leaders too) stays connected."""
     if cut_off is None:
         return []
     if not (isinstance(cut_off, (tuple, list)) and len(cut_off) == 3):
@@ -111,8 +118,11 @@ def _cut_off_faults(cut_off, ids) -> list:
     if end <= start:
         raise ValueError(f"cut_off: the partition must end after it starts, got from "
                          f"{start:g} to {end:g}")
-    rest = ["coord"] + [p for p in ids if p != who]
-    return [partition(rest, [who], at=start), heal(at=end)]
+    if recover_at is not None and start < recover_at < end:
+        raise ValueError(f"cut_off: the coordinator's recovery at t = {recover_at:g} heals "
+                         f"every link, so it would end the partition ({start:g} to {end:g}) "
+                         f"early; let the partition end before the recovery or start after it")
+    return [partition([who], at=start), heal(at=end)]
 
 
 def _check_recovery(sim, point, recover_at):
