@@ -252,3 +252,13 @@ def test_a_partition_that_heals_keeps_the_crashed_coordinators_messages_unsent()
 def test_a_recovery_inside_the_partition_is_refused():
     with pytest.raises(ValueError, match="would end the partition"):
         commit_with_crash("after all votes", recover_at=20, cut_off=("p1", 10, 30))
+
+
+def test_coordinator_and_participant_failing_together_block_even_with_asking():
+    """The coordinator's Commit reached p1 only and p1 crashed after applying it: p2 and p3
+    ask and ask (each other only, the others are down) and stay in doubt."""
+    from replib.experiments.atomic_commit import coordinator_and_participant_crash
+    sim = coordinator_and_participant_crash()
+    assert final_outcomes(sim) == {"p1": "committed", "p2": "in doubt", "p3": "in doubt"}
+    assert sim.trace.message_counts() == {"Prepare": 3, "Vote": 3, "Commit": 3, "Ack": 1,
+                                          "Ask": 42, "Answer": 14}

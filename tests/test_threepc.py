@@ -377,3 +377,20 @@ def test_subclasses_are_accepted():
 
     nodes = threepc_system(2, participant=Mine)
     assert [type(n).__name__ for n in nodes] == ["ThreePCCoordinator", "Mine", "Mine"]
+
+
+def test_pre_commit_one_at_a_time_breaks_atomicity_with_one_coordinator_crash():
+    """OneAtATime: the coordinator crashes after p1's PreCommit; p1 times out and commits,
+    p2, still uncertain, aborts: 8 steps, even with synchronous timers."""
+    from replib.protocols.threepc import OneAtATime
+    controls = Controls(max_crashes=1, crashable=("coord",), restart=False,
+                        timers="synchronous")
+    bad = check(threepc_system(2, coordinator=OneAtATime), controls,
+                invariants={"atomicity": atomicity}, progress=False)
+    assert (bad.states, len(bad.violation.path)) == (37, 8)
+    assert [str(a) for a in bad.violation.path.actions][4:] == [
+        "deliver PreCommit coord->p1: PreCommit(tx=1)", "crash coord",
+        "fire OutcomeTimeout(tx=1) at p1", "fire OutcomeTimeout(tx=1) at p2"]
+    good = check(threepc_system(2), controls, invariants={"atomicity": atomicity},
+                 progress=False)
+    assert good.complete and good.violation is None

@@ -813,3 +813,20 @@ def test_bad_configuration_says_what_is_allowed(config, message):
 def test_votes_as_a_dict_default_to_yes():
     """votes={"p2": "no"}: the participants not named vote yes."""
     assert [n.vote for n in twopc_system(3, votes={"p2": "no"})[1:]] == ["yes", "no", "yes"]
+
+
+def test_a_coordinator_that_tells_before_it_logs_breaks_atomicity():
+    """Rule 3 broken (TellsBeforeLogging): the checker crashes it after its Commit reached
+    p1 but before the log write (a step of its own); restarted with nothing on disk it
+    aborts, and p2 hears Abort.  The correct coordinator is safe on the same controls."""
+    from replib.protocols.twopc import TellsBeforeLogging
+    controls = Controls(duplicate=True, max_crashes=1, crashable=("coord",))
+    bad = check(twopc_system(2, coordinator=TellsBeforeLogging), controls,
+                invariants={"atomicity": atomicity}, progress=False)
+    assert len(bad.violation.path) == 8
+    assert [str(a) for a in bad.violation.path.actions][4:] == [
+        "deliver Commit coord->p1: Commit(tx=1)", "crash coord", "restart coord",
+        "deliver Abort coord->p2: Abort(tx=1)"]
+    good = check(twopc_system(2), controls, invariants={"atomicity": atomicity},
+                 progress=False)
+    assert good.complete and good.violation is None

@@ -248,6 +248,25 @@ def participant_crash(before_vote: bool = True, participants: int = 3,
     return sim
 
 
+def coordinator_and_participant_crash(participants: int = 3, until: float = 40.0) -> Simulation:
+    """2PC with cooperative termination: the coordinator crashes after its Commit reached p1
+    only, and p1 crashes right after committing.  Neither comes back.  The others are in
+    doubt and ask; nobody who answers knows the decision, and a participant that voted yes
+    cannot tell a commit that p1 applied from an abort: 2PC cannot survive the coordinator
+    and a participant failing together."""
+    finite_time("until", until)
+    whole_number("participants", participants, 2, cap=9)
+    ids = participant_ids(participants)
+    when, never = _crash_plan("after some commits", ids)
+    p1_committed = lambda sim: sim.nodes["p1"].log.get(1) == "committed"
+    faults = ([cut("coord", p, when=when) for p in never] + [crash("coord", when=when)]
+              + [crash("p1", when=p1_committed)])
+    sim = Simulation(twopc_system(participants, termination=True, timeout=5.0),
+                     network=Network(Constant(1.0)), faults=faults)
+    sim.run(until=until)
+    return sim
+
+
 def protocols_table(participants: int = 3, until: float = 40.0) -> TextTable:
     """The coordinator crashes at each point and never comes back: how 2PC and Paxos
     Commit end (3 acceptors; the standby leader takes over at t = 6)."""
