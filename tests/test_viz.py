@@ -368,6 +368,14 @@ def test_message_styles_are_stable_and_distinct():
     assert len({s["color"] for s in styles}) == len(names)
     assert all(s["color"] in palette.OKABE_ITO for s in styles)
     assert message_style("Zorp") == message_style("Zorp")
+    # every protocol's messages differ in colour and line style taken together
+    for protocol in (["BeginCommit", "Phase2a", "Phase2b", "Prepare1a", "Promise1b", "Commit",
+                      "Abort"],
+                     ["CanCommit", "Vote", "PreCommit", "PreCommitAck", "DoCommit", "Ack",
+                      "Abort"],
+                     ["Prepare", "Vote", "Commit", "Abort", "Ack", "Ask", "Answer"]):
+        looks = {(message_style(n)["color"], message_style(n)["style_name"]) for n in protocol}
+        assert len(looks) == len(protocol), protocol
     assert message_style("ZorpAck")["style_name"] == "dashed"
     register_message_style("Zorp", palette.BLUE, "dotted")
     assert message_style("Zorp")["color"] == palette.BLUE

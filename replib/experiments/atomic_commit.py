@@ -324,3 +324,41 @@ def messages_per_transaction(participants: int = 2, protocol: str = "2pc", votes
     decided = sum(1 for op in trace.history() if op.response is not None)
     counts = trace.message_counts()
     return {t: counts[t] / decided for t in sorted(counts)}
+
+
+def where_2pc_stands(majority_coordinator, stuck, checked, partitioned, latencies,
+                     compared) -> TextTable:
+    """Chapter 03's closing table: each weakness of 2PC with the run that measured it.
+    majority_coordinator: a Coordinator class that commits on a majority (checked here, three
+    participants, one votes no); stuck: the checker's
+    shortest path to everyone in doubt; checked: that check's result; partitioned: the run
+    with p2 cut off; latencies: name -> commit latencies; compared: protocols_table rows."""
+    from ..check import Controls, check
+    from ..protocols.twopc import atomicity
+    from ..viz.charts import percentile
+    majority = check(twopc_system(3, votes=["yes", "yes", "no"],
+                                  coordinator=majority_coordinator),
+                     Controls(), invariants={"atomicity": atomicity}, max_states=50_000,
+                     progress=False)
+    doubt = doubt_intervals(partitioned.trace)
+    longest = max(doubt, key=lambda p: doubt[p][1] - doubt[p][0])
+    names = list(latencies)
+    never_blocked = sum("in doubt" not in r["Paxos Commit"] for r in compared)
+    blocked_2pc = sum("in doubt" in r["2PC"] for r in compared)
+    rows = [
+        ("unanimous vote", f"committing on a majority breaks atomicity in "
+                           f"{len(majority.violation.path)} steps" if majority.violation else
+                           "committing on a majority: no violation found (is it a majority?)"),
+        ("static coordinator", f"everyone in doubt with the coordinator down, reached in "
+                               f"{len(stuck)} steps ({checked.states:,} states checked)"),
+        ("blocks", f"{blocked_2pc} of {len(compared)} coordinator crash points leave someone in "
+                   f"doubt for good; Paxos Commit: {len(compared) - never_blocked}"),
+        ("not partition tolerant", f"{longest} cut off: abort, {longest} in doubt for "
+                                   f"{doubt[longest][1] - doubt[longest][0]:g}"),
+        ("tail-latency sensitive", f"99th percentile {percentile(latencies[names[0]], 99):.2f} "
+                                   f"with {names[0]}, {percentile(latencies[names[-1]], 99):.2f} "
+                                   f"with {names[-1]}"),
+        ("cost", f"{sum(messages_per_transaction(3).values()):g} messages per committed "
+                 f"transaction with 3 participants (4n)"),
+    ]
+    return TextTable([{"2PC": k, "measured in this notebook": v} for k, v in rows])

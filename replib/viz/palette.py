@@ -68,6 +68,10 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "Accept": (VERMILLION, "solid"), "Accepted": (ORANGE, "dashed"),
     "Nack": (BLACK, "dotted"), "Reject": (BLACK, "dotted"), "Decide": (BLACK, "dashdot"),
     "Chosen": (BLACK, "dashdot"),
+    # Paxos Commit (distinct from Commit and Abort, which it sends too)
+    "BeginCommit": (BLUE, "solid"), "Prepare1a": (REDDISH_PURPLE, "solid"),
+    "Promise1b": (BLUISH_GREEN, "dashed"), "Phase2a": (ORANGE, "solid"),
+    "Phase2b": (SKY_BLUE, "dashed"),
 }
 _registered: dict[str, tuple[str, str]] = {}
 
