@@ -6,7 +6,7 @@ Read any of it with ``??``, e.g. ``Simulation??`` or ``space_time??``.
 from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
 from .check import NodeModel, can_still_reach, check, explore
 from .clients import Client, Reply, Request
-from .faults import crash, cut, drop, heal, partition, restart
+from .faults import backup, clock, crash, cut, drop, heal, partition, restart, restore, wipe
 from .network import Constant, LongTail, Network, Uniform
 from .node import Node
 from .protocols.forwarding import Forward, ForwardAck, Replica, Server, forwarding_system
@@ -30,6 +30,7 @@ __all__ = [
     "Request", "Restart", "Server", "Simulation", "Trace", "TracePlayer", "Uniform", "check",
     "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
     "partition", "restart", "show", "space_time", "space_time_stack", "lint", "topology",
+    "clock", "wipe", "backup", "restore",
     "topology_of",
     "ReplicationExplorer", "PrimaryBackupExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
     "sync_async", "primary_backup", "atomic_commit",

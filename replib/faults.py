@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from .validate import choice, finite_time, function, names, whole_number
 
-KINDS = ("crash", "restart", "partition", "heal", "cut", "drop")
+KINDS = ("crash", "restart", "partition", "heal", "cut", "drop", "clock", "wipe", "backup",
+         "restore")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Fault:
     when: object = field(default=None, compare=False)
     msg_type: str | None = None   # drop: which messages (by class name)
     count: int = 1                # drop: how many
+    rate: float | None = None     # clock: the clock's new rate (None: unchanged)
+    jump: float = 0.0             # clock: how far the clock jumps
 
     def __post_init__(self):
         choice("fault kind", self.kind, KINDS)
@@ -51,6 +54,16 @@ class Fault:
                 raise ValueError(f"drop: msg_type must be a message class or its name "
                                  f"(None: any message), got {self.msg_type!r}")
         whole_number(f"{self.kind}: count", self.count, 1)
+        if self.kind == "clock":
+            if self.rate is not None:
+                finite_time("clock: rate", self.rate)
+            if isinstance(self.jump, bool) or not isinstance(self.jump, (int, float)) or \
+                    self.jump != self.jump or abs(self.jump) == float("inf"):
+                raise ValueError(f"clock: jump must be a finite number (time units, may be "
+                                 f"negative), got {self.jump!r}")
+            if self.rate is None and not self.jump:
+                raise ValueError("clock: give rate= (e.g. 1.2: runs 20% fast) or jump= "
+                                 "(e.g. 5: jumps 5 ahead), or both")
 
     def describe(self) -> str:
         what = {
@@ -59,6 +72,12 @@ class Fault:
             "partition": lambda: "partition " + " | ".join(",".join(g) for g in self.nodes),
             "heal": lambda: "heal the network",
             "cut": lambda: f"cut {self.nodes[0]}->{self.nodes[1]}",
+            "clock": lambda: (f"{self.nodes[0]}'s clock"
+                              + (f" runs at rate {self.rate:g}" if self.rate is not None else "")
+                              + (f" jumps {self.jump:+g}" if self.jump else "")),
+            "wipe": lambda: f"wipe {self.nodes[0]}'s disk",
+            "backup": lambda: f"back up {self.nodes[0]}'s disk",
+            "restore": lambda: f"restore {self.nodes[0]}'s disk from its backup",
             "drop": lambda: (f"drop {self.count} {self.msg_type or 'message'}(s)"
                              + (f" {self.nodes[0] or '*'}->{self.nodes[1] or '*'}"
                                 if any(self.nodes) else "")),
@@ -113,3 +132,29 @@ def drop(msg_type: str | None = None, src: str | None = None, dst: str | None = 
     if isinstance(msg_type, type):
         msg_type = msg_type.__name__
     return Fault("drop", (src, dst), at, when, msg_type=msg_type, count=count)
+
+
+def clock(node: str, rate: float | None = None, jump: float = 0.0, at: float | None = None,
+          when=None) -> Fault:
+    """Make ``node``'s local clock run at ``rate`` from now on (1.0: true time; 1.2: 20 %
+    fast), and/or jump by ``jump`` time units.  Timers measure durations on the node's
+    clock, so a fast clock fires them early; a jump moves only what ``clock()`` reads."""
+    return Fault("clock", _node("clock", node), at, when, rate=rate, jump=jump)
+
+
+def wipe(node: str, at: float | None = None, when=None) -> Fault:
+    """``node`` loses its disk (a replaced disk): it crashes if up, and every field, stable
+    ones too, goes back to its initial value.  ``restart`` brings it back under its old
+    identity with nothing remembered."""
+    return Fault("wipe", _node("wipe", node), at, when)
+
+
+def backup(node: str, at: float | None = None, when=None) -> Fault:
+    """Keep a copy of ``node``'s disk (its stable fields) as it is now."""
+    return Fault("backup", _node("backup", node), at, when)
+
+
+def restore(node: str, at: float | None = None, when=None) -> Fault:
+    """A corrupted disk: ``node`` crashes if up, and its stable fields go back to its last
+    ``backup`` (a stale copy); ``restart`` brings it back believing that old state."""
+    return Fault("restore", _node("restore", node), at, when)

@@ -218,12 +218,26 @@ class Node:
         """This node's own seeded random source (for backoff jitter and the like)."""
         return self._rng
 
+    def clock(self) -> float:
+        """This node's local clock: true time as this node sees it, with its offset and
+        drift (``Simulation(clocks=..., drift=...)``, the ``clock`` fault).  Only the
+        simulator and the real runtime have time; the checker explores every order of
+        events, so a model whose handlers read clocks cannot be checked."""
+        if self._clock is None:
+            raise ValueError(
+                f"{self.id}: clock() needs time, and only a seeded Simulation (or the real "
+                f"runtime) has it; the checker and controlled mode explore every order of "
+                f"events without time, so what a lease needs (bounded clock drift) cannot "
+                f"be expressed there")
+        return self._clock()
+
     # ---- used by the kernel and the checker --------------------------------------------
     def _attach(self, ids, rng) -> None:
         """Join a system: learn every node's id and take a seeded random source."""
         self._ids = tuple(ids)
         self._rng = rng
         self._effects = []
+        self._clock = None       # the runtime's reading of this node's local clock
         self._fields = tuple(k for k in vars(self) if not k.startswith("_"))
         missing = [name for name in self.stable if name not in self._fields]
         if missing:

@@ -14,6 +14,7 @@ Two ways to drive it:
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import heapq
 import math
@@ -24,6 +25,7 @@ from .faults import Fault
 from .network import Network
 from .node import (CancelTimer, HandlerError, Node, Record, Send, SetTimer, handles_message,
                    message_types)
+from .state import thaw
 from .trace import Trace
 from .validate import boolean, integer, whole_number
 
@@ -69,7 +71,8 @@ class Simulation:
     """
 
     def __init__(self, nodes, network: Network | None = None, faults=(), seed: int = 0,
-                 controls: Controls | None = None, record_states: bool = True):
+                 controls: Controls | None = None, record_states: bool = True,
+                 clocks=None, drift: float = 0.0):
         nodes = check_nodes(nodes)
         integer("seed", seed)
         boolean("record_states", record_states)
@@ -101,7 +104,8 @@ class Simulation:
                 raise ValueError("in controlled mode there is no clock: give faults with "
                                  "when= conditions, or perform Crash/Restart actions yourself")
 
-        self._config = copy.deepcopy((nodes, network, faults))
+        rates = _clock_rates(clocks, drift, [n.id for n in nodes], controls)
+        self._config = copy.deepcopy((nodes, network, faults, rates, drift))
         self.seed = seed
         self.controls = controls
         self.record_states = record_states
@@ -110,14 +114,23 @@ class Simulation:
 
     # ---- building and rebuilding --------------------------------------------------------
     def _reset(self):
-        nodes, network, faults = copy.deepcopy(self._config)
+        nodes, network, faults, rates, drift = copy.deepcopy(self._config)
         self.nodes: dict[str, Node] = {n.id: n for n in nodes}
         ids = tuple(self.nodes)
         self.network = network
         network._attach(ids)
         self.rng = random.Random(self.seed)
+        clock_rng = random.Random(f"clocks {self.seed}")   # its own source: runs without
+        # drift draw the same network delays as before clocks existed
+        self._clocks = {}       # node -> [true time, local time, rate] at the last change
+        self._backups = {}      # node -> its stable fields at its last backup
         for n in nodes:
             n._attach(ids, node_rng(self.seed, n.id))
+            if self.controls is None:
+                rate = rates.get(n.id) or (1.0 + clock_rng.uniform(-drift, drift) if drift
+                                           else 1.0)
+                self._clocks[n.id] = [0.0, 0.0, rate]
+                n._clock = functools.partial(self.clock_of, n.id)
         self.now = 0.0
         self.crashed: set[str] = set()
         self.crashes = 0
@@ -257,8 +270,9 @@ class Simulation:
         pending = self._timers[node]
         pending.pop(timer, None)       # re-setting a timer moves it (keeps insertion order fresh)
         pending[timer] = token
-        if self.controls is None:
-            self._push(self.now + delay, 1, "timer", (node, timer, token))
+        if self.controls is None:   # a duration on the node's clock: a fast clock fires early
+            self._push(self.now + delay / self._clocks[node][2], 1, "timer",
+                       (node, timer, token))
 
     def _cancel_timer(self, node, timer):
         pending = self._timers[node]
@@ -402,8 +416,37 @@ class Simulation:
         from .faults import heal
         return self.apply(heal())
 
+    def clock_of(self, node: str) -> float:
+        """What ``node``'s local clock reads now."""
+        real, local, rate = self._clocks[node]
+        return local + rate * (self.now - real)
+
+    def _disk_fault(self, f: Fault):
+        """clock, wipe, backup, restore: a note in the trace, and the change they make."""
+        node = self.nodes[f.nodes[0]]
+        if f.kind == "clock":
+            self._clocks[node.id] = [self.now, self.clock_of(node.id) + f.jump,
+                                     f.rate if f.rate is not None else self._clocks[node.id][2]]
+        elif f.kind == "backup":
+            self._backups[node.id] = [(k, v) for k, v in zip(node._fields, node.snapshot())
+                                      if k in node.stable]
+        else:
+            if f.kind == "restore" and node.id not in self._backups:
+                raise ValueError(f"restore {node.id}: there is no backup of its disk; put "
+                                 f"backup({node.id!r}, at=...) earlier in the schedule")
+            if node.id not in self.crashed:
+                self._fault(Fault("crash", (node.id,)))
+            node.load(node._initial)
+            if f.kind == "restore":
+                node.__dict__.update((k, thaw(v)) for k, v in self._backups[node.id])
+        text = f.describe().replace(" at t=", " (at t=").split(" (at t=")[0]
+        return self.trace.add(self.now, f.kind, primary=True, node=node.id, detail=text,
+                              state=node.state() if self.record_states else None)
+
     def _fault(self, f: Fault):
         kind, now = f.kind, self.now
+        if kind in ("clock", "wipe", "backup", "restore"):
+            return self._disk_fault(f)
         if kind == "crash":
             node = self.nodes[f.nodes[0]]
             if node.id in self.crashed:
@@ -540,3 +583,28 @@ class Simulation:
         mode = "controlled" if self.controls is not None else f"seed={self.seed}"
         return (f"<Simulation {mode}: {len(self.nodes)} nodes, t={self.now:g}, "
                 f"{self.steps} steps, {self.network}>")
+
+
+def _clock_rates(clocks, drift, ids, controls) -> dict:
+    """Check ``clocks`` (node -> rate) and ``drift`` (rates drawn in 1 +- drift)."""
+    if isinstance(drift, bool) or not isinstance(drift, (int, float)) or \
+            not 0 <= drift < 1:
+        raise ValueError(f"drift must be a number from 0 (perfect clocks) up to, not "
+                         f"including, 1 (e.g. 0.01: each clock runs up to 1% fast or slow), "
+                         f"got {drift!r}")
+    if clocks is None:
+        clocks = {}
+    if not isinstance(clocks, dict):
+        raise ValueError(f"clocks must be a dict node -> rate (1.0: true time, 1.2: 20% "
+                         f"fast), got {clocks!r}")
+    for node, rate in clocks.items():
+        if node not in ids:
+            raise ValueError(f"clocks names unknown node {node!r}; nodes are {list(ids)}")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or \
+                not 0 < rate < float("inf"):
+            raise ValueError(f"clocks[{node!r}] must be a rate > 0 (1.0: true time), "
+                             f"got {rate!r}")
+    if controls is not None and (clocks or drift):
+        raise ValueError("controlled mode has no time, so it has no clocks: leave out "
+                         "clocks= and drift=")
+    return {node: float(rate) for node, rate in clocks.items()}

@@ -72,6 +72,8 @@ class Event:
             return "the network heals"
         if k == "cut":
             return f"{self.peer} hears nothing more from {self.node}"
+        if k in ("clock", "wipe", "backup", "restore"):
+            return self.detail or k
         if k == "drop-rule":
             return f"from now on: {self.detail}"
         return k

@@ -305,6 +305,8 @@ def build_scene(trace, upto=None) -> Scene:
             scene.heals.append((e.time, e.step))
         elif k == "cut" and e.node in known and e.peer in known:
             scene.cuts.append((e.time, e.node, e.peer, e.step))
+        elif k in ("clock", "wipe", "backup", "restore"):
+            scene.rules.append((e.time, e.detail or k, e.step))
         elif k == "drop-rule":
             text = re.sub(r" (at t=\S+|when a condition holds)$", "", e.detail or "drop rule")
             scene.rules.append((e.time, text, e.step))
