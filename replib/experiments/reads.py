@@ -45,6 +45,9 @@ class StaleReadRun:
 
 
 def _system(reads, ops, lease=None, replicas=3, **config):
+    """reads: a name in READS, or a Replica subclass."""
+    if isinstance(reads, type) and issubclass(reads, Replica):
+        return multipaxos_system(replicas, replica=reads, ops=ops, **config)
     choice("reads", reads, tuple(READS))
     cls = READS[reads]
     if reads == "lease" and lease is not None:
@@ -223,7 +226,7 @@ def lease_runs(seeds=range(1000), drift: float = 0.01, progress: bool = False) -
         network = Network(Uniform(0.5, 1.5), loss=0.05, duplicate=0.05)
         sim = Simulation(nodes, network=network, faults=faults, seed=seed, drift=drift,
                          record_states=False)
-        sim.run(until=150.0)
+        sim.run(until=lambda sim: sim.now >= 150.0 or all_answered(sim))
         if slot_disagreements(sim):
             bad_slots.append(seed)
         if not linearizable_kv(sim.trace.history()):

@@ -93,6 +93,11 @@ def lease_margin(lease: float, drift_bound: float) -> float:
     return 2 * drift_bound * lease / (1 + drift_bound)
 
 
+def lease_expiry(sent: float, lease: float, drift_bound: float) -> float:
+    """L3: until when, on the leader's clock, a lease renewed at ``sent`` holds."""
+    return sent + lease - lease_margin(lease, drift_bound)
+
+
 class ReadIndexReplica(Replica):
     """Reads answered after a majority confirms the leader still leads (R1-R3)."""
 
@@ -140,6 +145,14 @@ class ReadIndexReplica(Replica):
 
 class LeaseReplica(Replica):
     """Reads answered locally while the leader holds a lease (L1-L4)."""
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Replica's badges, and the moment a leader first holds its lease (its clock)."""
+        out = super().milestones(node, before, after, system)
+        if after.get("lease_end") is not None and before.get("lease_end") is None:
+            out.append(f"lease to {after['lease_end']:.3g}")
+        return out
 
     lease_length = 20.0      # L2: how long a replica stays loyal after a Renew
     renew_every = 1.0        # L1
@@ -195,8 +208,12 @@ class LeaseReplica(Replica):
         acked = self.renew_acks[msg.sent] | {sender}
         self.renew_acks[msg.sent] = acked
         if len(acked) >= self.majority:                       # L3
-            end = msg.sent + self.lease - lease_margin(self.lease, self.bound)
+            end = self.expiry(msg.sent)
             self.lease_end = end if self.lease_end is None else max(self.lease_end, end)
+
+    def expiry(self, sent):
+        """L3: the lease from a round sent at ``sent`` (my clock) ends here, my clock."""
+        return lease_expiry(sent, self.lease, self.bound)
 
     def holds_lease(self) -> bool:
         """L3-L4: a lease not yet over on my clock, and every recovered slot applied."""
