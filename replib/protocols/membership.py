@@ -101,8 +101,9 @@ class MemberReplica(Replica):
                 self.send(r, Prepare(self.ballot, first))
 
     def on_start(self):
-        if self.role == "leader":
-            self.pump()                   # built leading (``membership_system(leading=...)``)
+        if self.role == "leader":         # built leading (``membership_system(leading=...)``)
+            self.next_slot = max(self.next_slot, len(self.log) + 1)
+            self.pump()
         else:
             super().on_start()
 
