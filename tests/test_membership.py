@@ -10,13 +10,32 @@ from helpers import attached, plain
 
 from replib.clients import Reply, Request
 from replib.faults import crash, restart
-from replib.protocols.membership import (GROW, W1, AlphaWindow, AtOnce, change_run, change_slot,
-                                         config_command, configuration_quorums,
-                                         deposed_scenario, members_of, membership_system,
-                                         naive_change_check, replica_ids, safe_change_check,
-                                         solo_change_check)
-from replib.protocols.multipaxos import (Accept, Accepted, Decided, Prepare, Promise,
-                                         all_answered, slot_agreement)
+from replib.protocols.membership import (
+    GROW,
+    W1,
+    AlphaWindow,
+    AtOnce,
+    change_run,
+    change_slot,
+    config_command,
+    configuration_quorums,
+    deposed_scenario,
+    members_of,
+    membership_system,
+    naive_change_check,
+    replica_ids,
+    safe_change_check,
+    solo_change_check,
+)
+from replib.protocols.multipaxos import (
+    Accept,
+    Accepted,
+    Decided,
+    Prepare,
+    Promise,
+    all_answered,
+    slot_agreement,
+)
 
 OLD, FIVE = tuple(replica_ids(3)), tuple(replica_ids(5))
 

@@ -7,11 +7,24 @@ import pytest
 from helpers import attached, plain
 
 from replib.protocols.multipaxos import Missing, Prepare, Promise, multipaxos_system
-from replib.protocols.snapshots import (IN_SNAPSHOT, W1, W2, X, ClearsAccepted, Entries,
-                                        InstallSnapshot, SilentSnapshot, SnapshotPromise,
-                                        SnapshotReplica, catch_up_cost, catch_up_table,
-                                        log_agreement, same_state_machine, truncation_check,
-                                        truncation_scenario)
+from replib.protocols.snapshots import (
+    IN_SNAPSHOT,
+    W1,
+    W2,
+    ClearsAccepted,
+    Entries,
+    InstallSnapshot,
+    SilentSnapshot,
+    SnapshotPromise,
+    SnapshotReplica,
+    X,
+    catch_up_cost,
+    catch_up_table,
+    log_agreement,
+    same_state_machine,
+    truncation_check,
+    truncation_scenario,
+)
 
 
 def replica(cls=SnapshotReplica, every=1, **kwargs):
@@ -86,7 +99,7 @@ def test_candidate_installs_the_snapshot_before_recovering():
     r3.handle(SnapshotPromise(r3.ballot, snapshot, ((2, (3, W2)),)), "r2")
     assert r3.log == [IN_SNAPSHOT] and r3.kv == {"x": 1} and r3.role == "candidate"
     effects = plain(r3.handle(Promise(r3.ballot, ()), "r3"))
-    assert [e[2] for e in effects if e[0] == "send"][0].command == W2
+    assert next(e[2] for e in effects if e[0] == "send").command == W2
     assert r3.role == "leader" and r3.next_slot == 3
 
 

@@ -37,4 +37,4 @@ __all__ = [
     "check_disagreeing_n", "check_multipaxos_messages", "check_keeps_writing",
     "check_noop_prediction", "check_fill_gaps",
 ]
-from .practice import check_snapshot_deletions; __all__ += ["check_snapshot_deletions"]  # noqa: E402, E702 (chapter 09)
+from .practice import check_snapshot_deletions; __all__ += ["check_snapshot_deletions"]  # chapter 09

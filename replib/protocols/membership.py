@@ -49,8 +49,19 @@ from dataclasses import dataclass
 
 from ..clients import Reply
 from ..validate import MAX_NODES, whole_number
-from .multipaxos import (NOOP, Decided, HeartbeatTimer, LeaderTimeout, MultiPaxosClient, Prepare,
-                         Promise, Replica, _max, replica_states, slot_agreement)
+from .multipaxos import (
+    NOOP,
+    Decided,
+    HeartbeatTimer,
+    LeaderTimeout,
+    MultiPaxosClient,
+    Prepare,
+    Promise,
+    Replica,
+    _max,
+    replica_states,
+    slot_agreement,
+)
 from .paxos import value_to_propose
 
 ADMIN = "admin"          # the client that asks for configuration changes

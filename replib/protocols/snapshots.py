@@ -39,8 +39,14 @@ from dataclasses import dataclass
 
 from ..clients import Reply
 from ..validate import whole_number
-from .multipaxos import (Missing, Promise, Replica, multipaxos_system, one_command_per_slot,
-                         replica_states)
+from .multipaxos import (
+    Missing,
+    Promise,
+    Replica,
+    multipaxos_system,
+    one_command_per_slot,
+    replica_states,
+)
 from .paxos import promise_ok
 
 IN_SNAPSHOT = "in snapshot"     # a deleted log entry: its effect is in the snapshot
