@@ -39,3 +39,4 @@ __all__ = [
     "check_noop_prediction", "check_fill_gaps", "check_lease_expiry",
     "check_stale_read_prediction",
 ]
+from .practice import check_snapshot_deletions; __all__ += ["check_snapshot_deletions"]  # chapter 09
