@@ -11,7 +11,8 @@ and cleared by ``on_start``, so only a replica whose disk was lost restarts with
 Then it recovers before it votes again (the fix of Chandra et al., "Paxos Made Live"):
 
  D1. On a restart with an empty disk it votes for nothing, stands for nothing, and asks
-     every other replica for its acceptor state (``AskState``).
+     every other replica for its acceptor state (``AskState``), again every ``timeout``
+     until enough have answered.
  D2. A replica with a disk answers ``State(promised, accepted, seen)``.
  D3. With answers from a majority of the replicas (itself not counted), it takes the highest
      promise and, slot by slot, the accepted command with the highest ballot, and only then
@@ -33,6 +34,11 @@ from .multipaxos import Replica, _max
 @dataclass(frozen=True)
 class AskState:
     """A replica that lost its disk -> the others (D1): what have you promised and accepted?"""
+
+
+@dataclass(frozen=True)
+class AskAgain:
+    """At a recovering replica: not enough answers yet; ask the silent ones again (D1)."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,15 @@ class RecoveringReplica(Replica):
         if not self.fresh:
             return super().on_restart()
         self.recovering, self.answers = True, {}              # D1
+        self.on_ask_again(AskAgain())
+
+    def on_ask_again(self, timer):
+        if not self.recovering:
+            return
         for r in self.replicas:
-            if r != self.id:
+            if r != self.id and r not in self.answers:
                 self.send(r, AskState())
+        self.set_timer(AskAgain(), self.timeout)
 
     def on_ask_state(self, msg, sender):
         if not self.recovering:                               # D2
@@ -87,6 +99,7 @@ class RecoveringReplica(Replica):
                     self.votes.add((slot, ballot, command))
         self.seen = _max(self.seen, self.promised)
         self.recovering, self.answers, self.fresh = False, {}, False
+        self.cancel_timer(AskAgain())
         self.follow()
 
     # a recovering replica votes for nothing and stands for nothing (D1)

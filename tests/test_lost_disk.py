@@ -1,0 +1,78 @@
+"""A lost disk (replib.protocols.lost_disk): each rule D1-D3 as a handler test with exact
+effects, and chapter 09's run pinned: rejoining with an empty disk chooses a second command
+in slot 1; recovering from a majority first keeps "a" and delays "b"."""
+
+from helpers import attached, plain
+
+from replib.experiments.lost_disk import lost_disk_run, lost_disk_table
+from replib.protocols.lost_disk import AskAgain, AskState, RecoveringReplica, State
+from replib.protocols.multipaxos import Accept, Prepare, multipaxos_system, slot_disagreements
+
+
+def replicas():
+    return attached(multipaxos_system(heartbeat=None, replica=RecoveringReplica))
+
+
+def test_first_start_is_not_a_lost_disk():
+    """fresh is on disk: cleared at the first start, so a plain crash and restart is not
+    taken for a lost disk."""
+    r2 = replicas()["r2"]
+    r2.run_hook("on_start")
+    assert r2.fresh is False
+    r2.crash_reset()
+    effects = plain(r2.run_hook("on_restart"))
+    assert not r2.recovering and not any(isinstance(e[2], AskState) for e in effects
+                                         if e[0] == "send")
+
+
+def test_an_empty_disk_asks_the_others_and_votes_for_nothing():
+    """D1: restarted with fresh set, it asks the others (and again every timeout), and
+    ignores Prepare and Accept until it has recovered."""
+    r2 = replicas()["r2"]
+    assert plain(r2.run_hook("on_restart")) == [
+        ("send", "r1", AskState()), ("send", "r3", AskState()), ("set", AskAgain(), 4.0)]
+    assert plain(r2.handle(Prepare(5, 1), "r3")) == []
+    assert plain(r2.handle(Accept(5, 1, "cmd"), "r3")) == []
+
+
+def test_replicas_with_a_disk_answer_with_their_state():
+    """D2: promised, accepted (slot order) and seen; a recovering replica does not answer."""
+    nodes = replicas()
+    r1 = nodes["r1"]
+    r1.run_hook("on_start")
+    r1.handle(Accept(4, 2, "y"), "r3")
+    r1.handle(Accept(4, 1, "x"), "r3")
+    assert plain(r1.handle(AskState(), "r2")) == [
+        ("send", "r2", State(4, ((1, (4, "x")), (2, (4, "y"))), 3))]
+    r2 = nodes["r2"]
+    r2.run_hook("on_restart")
+    assert plain(r2.handle(AskState(), "r3")) == []
+
+
+def test_recovery_takes_the_highest_promise_and_accepts_from_a_majority():
+    """D3: with a majority of answers (2 of 3 here) it takes the highest promise and, per
+    slot, the accepted command with the highest ballot, then follows (votes again)."""
+    r2 = replicas()["r2"]
+    r2.run_hook("on_restart")
+    assert plain(r2.handle(State(4, ((1, (4, "x")),), 4), "r1")) == []
+    r2.handle(State(7, ((1, (2, "old")), (2, (7, "z"))), 7), "r3")
+    assert (r2.recovering, r2.fresh, r2.promised) == (False, False, 7)
+    assert r2.accepted == {1: (4, "x"), 2: (7, "z")}
+    assert plain(r2.handle(Prepare(9, 1), "r3"))[-1][2].accepted == ((1, (4, "x")), (2, (7, "z")))
+
+
+def test_rejoining_with_an_empty_disk_breaks_agreement_recovering_does_not():
+    plain_run, recovering = lost_disk_run("plain"), lost_disk_run("recovering")
+    assert [c[2][2] for c in plain_run.nodes["r1"].log] == ["a"]
+    assert [c[2][2] for c in plain_run.nodes["r3"].log] == ["b"]
+    assert len(slot_disagreements(plain_run)) == 1
+    assert slot_disagreements(recovering) == []
+    assert [c[2][2] for c in recovering.nodes["r3"].log] == ["a", "b"]
+    b = [op for op in recovering.trace.history() if op.client == "c2"][0]
+    assert b.response == 41.0          # after r1 is back at 30: r2 needed its answer
+
+
+def test_lost_disk_table():
+    rows = lost_disk_table()
+    assert [(r["r1 slot 1"], r["r2 slot 1"], r["r3 slot 1"], r["slots in disagreement"])
+            for r in rows] == [("a", "b", "b", 1), ("a", "a", "a", 0)]
