@@ -3,13 +3,11 @@ configuration as a log entry, the checker's verdicts pinned (the naive change's 
 counterexample, the alpha window's exact state counts), the quorums of old and new, and
 seeded runs of the safe change with loss, duplication, crashes and one change."""
 
-import random
 
 import pytest
 from helpers import attached, plain
 
 from replib.clients import Reply, Request
-from replib.faults import crash, restart
 from replib.protocols.membership import (
     GROW,
     W1,
@@ -23,6 +21,7 @@ from replib.protocols.membership import (
     members_of,
     membership_system,
     naive_change_check,
+    random_changes,
     replica_ids,
     safe_change_check,
     solo_change_check,
@@ -231,38 +230,18 @@ def test_change_run_with_a_leader_crash():
     assert [len(sim.node(r).log) for r in FIVE] == [5] * 5
 
 
-def random_faults(seed):
-    """r1 crashes and restarts; a random replica (maybe a new one) crashes and restarts."""
-    rng = random.Random(seed)
-    at, at2 = rng.uniform(1, 8), rng.uniform(0, 15)
-    who = rng.choice(FIVE)
-    return [crash("r1", at=at), restart("r1", at=at + rng.uniform(2, 10)),
-            crash(who, at=at2), restart(who, at=at2 + rng.uniform(1, 6))]
-
-
 def test_randomized_changes_keep_slot_agreement():
     """500 seeds, 10% loss, 5% duplication, two crashes and one change 3 -> 5: no two
     replicas ever apply different commands in a slot; the change is applied in 497 runs
     and every operation answered in 356 within 60 time units."""
-    changed = finished = 0
-    for seed in range(500):
-        sim = change_run(seed, faults=random_faults(seed), loss=0.1, duplicate=0.05, until=60)
-        assert slot_agreement(sim), seed
-        changed += change_slot(sim) is not None
-        finished += all_answered(sim)
-    assert (changed, finished) == (CHANGED, FINISHED)
-
-
-CHANGED, FINISHED = 497, 356
+    assert random_changes(range(500)) == {"runs": 500, "slot disagreements": 0,
+                                          "change applied": 497, "all answered": 356}
 
 
 def test_random_runs_rarely_meet_the_naive_bug():
     """The naive change survives these 200 random runs: the run that breaks it needs a
     deposed leader and a narrow order of messages, which the checker finds in 10 steps."""
-    for seed in range(200):
-        sim = change_run(seed, faults=random_faults(seed), loss=0.1, duplicate=0.05, until=60,
-                         replica=AtOnce)
-        assert slot_agreement(sim), seed
+    assert random_changes(range(200), AtOnce)["slot disagreements"] == 0
 
 
 def test_bad_configuration():

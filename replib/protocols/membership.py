@@ -89,6 +89,16 @@ class MemberReplica(Replica):
     Subclasses say which configuration governs a slot (``configuration``) and how many
     slots past the applied ones a leader may propose (``window``)."""
 
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Replica's badges, and each configuration entry as it is applied."""
+        out = super().milestones(node, before, after, system)
+        for command in after.get("log", ())[len(before.get("log", ())):]:
+            members = members_of(command)
+            if members is not None:
+                out.append(f"config {{{members[0]}..{members[-1]}}}")
+        return out
+
     def __init__(self, *args, members=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.initial = tuple(self.replicas if members is None else members)
@@ -433,12 +443,14 @@ def decided_under_new(s) -> bool:
 # ---- a simulated change ----------------------------------------------------------------------
 
 def change_run(seed: int = 0, alpha: int = 1, writes: int = 4, faults=None, loss: float = 0.0,
-               duplicate: float = 0.0, until: float = 80.0, replica=AlphaWindow):
+               duplicate: float = 0.0, until: float = 80.0, replica=AlphaWindow,
+               record_states: bool = False):
     """Simulate the safe change from r1 ... r3 to r1 ... r5 while c1 writes: the client
     "admin" asks r1 for the change at time 0, c1 sends ``writes`` writes; r1 leads first,
     r1 ... r3 may lead; heartbeats every 1.0 (they bring r4 and r5 up to date), latency
     uniform in [0.5, 1.5].  faults: default, r1 crashes at 3 and restarts at 12 (r2 takes
-    over).  replica: ``AlphaWindow`` or another ``MemberReplica`` class.  Returns the Simulation after ``run(until=...)``; its trace is ``sim.trace``."""
+    over).  replica: ``AlphaWindow`` or another ``MemberReplica`` class.  record_states: keep
+    node states in the trace (for diagrams' badges).  Returns the Simulation, run."""
     from ..faults import crash, restart
     from ..network import Network, Uniform
     from ..sim import Simulation
@@ -450,9 +462,38 @@ def change_run(seed: int = 0, alpha: int = 1, writes: int = 4, faults=None, loss
     if faults is None:
         faults = [crash("r1", at=3.0), restart("r1", at=12.0)]
     sim = Simulation(nodes, network=Network(Uniform(0.5, 1.5), loss=loss, duplicate=duplicate),
-                     faults=faults, seed=seed, record_states=False)
+                     faults=faults, seed=seed, record_states=record_states)
     sim.run(until=until)
     return sim
+
+
+def random_change_faults(seed: int) -> list:
+    """r1 crashes and restarts; a random replica (maybe a new one) crashes and restarts;
+    every time from the seed."""
+    import random
+
+    from ..faults import crash, restart
+    rng = random.Random(seed)
+    at, at2 = rng.uniform(1, 8), rng.uniform(0, 15)
+    who = rng.choice(replica_ids(5))
+    return [crash("r1", at=at), restart("r1", at=at + rng.uniform(2, 10)),
+            crash(who, at=at2), restart(who, at=at2 + rng.uniform(1, 6))]
+
+
+def random_changes(seeds, replica=AlphaWindow) -> dict:
+    """The change 3 -> 5 under many seeds, 10 % loss, 5 % duplication and two crashes each
+    (``random_change_faults``), 60 time units: in how many runs replicas disagreed on a
+    slot, the change was applied, and every operation was answered."""
+    from ..protocols.multipaxos import all_answered
+    out = {"runs": 0, "slot disagreements": 0, "change applied": 0, "all answered": 0}
+    for seed in seeds:
+        sim = change_run(seed, faults=random_change_faults(seed), loss=0.1, duplicate=0.05,
+                         until=60, replica=replica)
+        out["runs"] += 1
+        out["slot disagreements"] += not slot_agreement(sim)
+        out["change applied"] += change_slot(sim) is not None
+        out["all answered"] += all_answered(sim)
+    return out
 
 
 def change_slot(s):
