@@ -21,6 +21,8 @@ from itertools import permutations
 
 from .state import freeze, thaw
 
+_IDENTITY = (-1,)   # "no renaming gives a smaller state"
+
 
 def relabel(value, names: dict):
     """``value`` with every string that names a node replaced by its new name, at any depth
@@ -50,7 +52,8 @@ class Symmetry:
 
     The model's states are tuples (nodes, in flight, timers, crashed, crashes) of numbers;
     renaming works on those numbers through memo tables, so each node state, message and
-    timer is renamed once per permutation, however many system states contain it.
+    timer is renamed once per permutation, however many system states contain it, and the
+    smallest renaming of each tuple of node states is found once.
     """
 
     def __init__(self, model, ids):
@@ -78,6 +81,7 @@ class Symmetry:
         self._nodes = [{} for _ in self.names]
         self._entries = [{} for _ in self.names]
         self._timers = [{} for _ in self.names]
+        self._by_nodes = {}     # node states -> their smallest renaming (see _smallest_nodes)
 
     # ---- renaming the numbered pieces, once each ---------------------------------------
     def _node(self, p, number):
@@ -113,9 +117,16 @@ class Symmetry:
         for i, where in enumerate(self.moves[p]):
             new[where] = self._node(p, nodes[i])
         names, entries, entry = self.names[p], self._entries[p], self._entry
-        flight = [entries[k] if k in entries else entry(p, k) for k in flight]
-        flight.sort()
-        return (tuple(new), tuple(flight), tuple(sorted([self._timer(p, k) for k in timers])),
+        renamed = [entries[k] if k in entries else entry(p, k)
+                   for k in self.model._members(flight)]
+        if self.model._set_network:
+            flight = 0
+            for k in renamed:
+                flight |= 1 << k
+        else:
+            renamed.sort()
+            flight = tuple(renamed)
+        return (tuple(new), flight, tuple(sorted([self._timer(p, k) for k in timers])),
                 frozenset(names.get(n, n) for n in crashed), crashes)
 
     # ---- canonical forms ----------------------------------------------------------------
@@ -126,6 +137,27 @@ class Symmetry:
     def canonical_with(self, state):
         """(canonical form, p) where p is the renaming that gives it (-1: none needed)."""
         nodes = state[0]
+        best = self._by_nodes.get(nodes)
+        if best is None:
+            best = self._by_nodes[nodes] = self._smallest_nodes(nodes)
+        ties = best[1]
+        if ties is _IDENTITY:
+            return state, -1
+        if len(ties) == 1:
+            return self.rename(state, ties[0]), ties[0]
+        best = None
+        members = self.model._members
+        for p in ties:
+            candidate = state if p == -1 else self.rename(state, p)
+            key = (tuple(members(candidate[1])), candidate[2], tuple(sorted(candidate[3])),
+                   candidate[4])
+            if best is None or key < best[0]:
+                best = (key, candidate, p)
+        return best[1], best[2]
+
+    def _smallest_nodes(self, nodes):
+        """The smallest renaming of a tuple of node states, and every renaming that gives
+        it (-1 for none); remembered per tuple, since many states share their nodes."""
         size = len(nodes)
         best_nodes, ties = nodes, [-1]
         for p, moves in enumerate(self.moves):
@@ -140,17 +172,7 @@ class Symmetry:
                 best_nodes, ties = new, [p]
             elif new == best_nodes:
                 ties.append(p)
-        if ties == [-1]:
-            return state, -1
-        if len(ties) == 1:
-            return self.rename(state, ties[0]), ties[0]
-        best = None
-        for p in ties:
-            candidate = state if p == -1 else self.rename(state, p)
-            key = (candidate[1], candidate[2], tuple(sorted(candidate[3])), candidate[4])
-            if best is None or key < best[0]:
-                best = (key, candidate, p)
-        return best[1], best[2]
+        return best_nodes, _IDENTITY if ties == [-1] else tuple(ties)
 
     def inverse(self, p) -> dict:
         """The renaming that undoes the p-th one."""

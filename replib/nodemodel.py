@@ -1,0 +1,491 @@
+"""The checker's view of a node system: every state it can reach, step by step.
+
+``NodeModel`` turns a set of replib Nodes into a model that ``replib.check.explore`` can
+search.  Its actions are the same Deliver / Drop / Fire / Crash / Restart that a controlled
+Simulation performs, computed like ``Controls.enabled`` and applied by running the very
+same handlers, so any path converts to a Trace (``model.trace(path)``) that the diagrams and
+the player show like any simulated run.
+
+Why it is fast enough to visit millions of states:
+
+- Numbers stand for things.  Every node state, message and timer the search meets gets a
+  number once; a system state is a few small tuples of numbers, cheap to hash and store.
+- Handlers run once per question.  "Node in state X handles message m" always gives the
+  same answer (handlers are deterministic), so the answer is remembered and looked up.
+- On a duplicating network the messages in flight form a *set*, kept as one integer whose
+  bit k says "message k is in flight": sending is an OR, forgetting is an AND.
+- A node class may declare messages ``obsolete`` (ignored now and forever, e.g. replies
+  about a ballot a Paxos proposer has left behind); the model forgets them, which merges
+  states that differ only in such messages, and checks each claim once by handling the
+  message and seeing that nothing changes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import namedtuple
+
+from .actions import Controls, Crash, Deliver, Drop, Fire, Restart
+from .node import CancelTimer, HandlerError, Node, Send, SetTimer
+from .sim import Simulation, check_nodes, node_rng
+from .symmetry import Symmetry, relabel
+
+# bit positions of each byte value, for reading a set of messages back from its integer
+_BYTE_BITS = [tuple(j for j in range(8) if b >> j & 1) for b in range(256)]
+
+
+class SystemState(tuple):
+    """One state of a node system.
+
+    Stored compactly (numbers that stand for node states, messages and timers, so that
+    hashing and storing millions of states is cheap) and read through these views:
+    ``s.node("a1").promised``, ``s.nodes``, ``s.in_flight`` ((src, dst, msg) triples, a
+    message twice if it is in flight twice), ``s.timers`` ((node, timer) pairs),
+    ``s.crashed``, ``s.crashes``.
+    """
+
+    __slots__ = ()
+    _model = None      # set on the per-model subclass
+
+    @property
+    def nodes(self) -> tuple:
+        return tuple(map(self._model._node_states.__getitem__, self[0]))
+
+    def node(self, node_id):
+        model = self._model
+        try:
+            i = model._index[node_id]
+        except KeyError:
+            raise ValueError(f"no node {node_id!r} in this state; nodes are {list(model.ids)}") from None
+        return model._node_states[self[0][i]]
+
+    @property
+    def in_flight(self) -> list:
+        model = self._model
+        return [model._entries[k] for k in model._members(self[1])]
+
+    @property
+    def timers(self) -> list:
+        table = self._model._timer_entries
+        return [table[k] for k in self[2]]
+
+    @property
+    def crashed(self) -> frozenset:
+        return self[3]
+
+    @property
+    def crashes(self) -> int:
+        return self[4]
+
+    def of_role(self, role) -> list:
+        """The states of the nodes whose class is ``role`` (a class or its name)."""
+        name = role if isinstance(role, str) else role.__name__
+        return [n for n in self.nodes if type(n).__name__ == name]
+
+    def up(self, node_id) -> bool:
+        return node_id not in self[3]
+
+    def __repr__(self):
+        nodes = ", ".join(repr(n) for n in self.nodes)
+        return (f"SystemState(nodes=[{nodes}], in_flight={self.in_flight}, "
+                f"timers={self.timers}, crashed={sorted(self[3])}, crashes={self[4]})")
+
+
+class NodeModel:
+    """Every behaviour of a set of nodes under the given Controls, as a checkable model.
+
+    nodes: Node objects (copied).  controls: what the network and the faults may do
+    (``Controls(drop=True, duplicate=True, max_crashes=1, ...)``).  seed: for nodes that use
+    ``self.rng`` (the checker explores timer firings, not random delays).  symmetric: ids
+    of interchangeable nodes, counted once per renaming (``replib.symmetry``).
+
+    A state is a tuple (nodes, in flight, timers, crashed, crashes): the node states'
+    numbers; the messages in flight (an integer used as a set of message numbers on a
+    duplicating network, else a sorted tuple that may hold a message twice); the pending
+    timers' numbers; the ids of crashed nodes; how many crashes happened.
+    """
+
+    def __init__(self, nodes, controls: Controls | None = None, seed: int = 0, symmetric=None):
+        nodes = check_nodes(nodes)
+        self.controls = Controls() if controls is None else controls
+        if not isinstance(self.controls, Controls):
+            raise ValueError(f"controls must be a Controls(...), got {controls!r}")
+        self.ids = tuple(n.id for n in nodes)
+        self.controls.validate(self.ids)
+        self.seed = seed
+        self._blueprint = copy.deepcopy(nodes)
+        self._workers = copy.deepcopy(nodes)
+        self._index = {n.id: i for i, n in enumerate(self._workers)}
+        self._types = {}
+        for n in self._workers:
+            n._attach(self.ids, node_rng(seed, n.id))
+            cls = type(n)
+            if cls not in self._types:
+                self._types[cls] = namedtuple(cls.__name__, n._fields, rename=True)
+        self._set_network = self.controls.duplicate     # messages in flight form a set
+        # numbered tables: node states, messages in flight, timers, and their actions
+        self._node_states, self._node_numbers = [], {}
+        self._entries, self._entry_numbers, self._deliver, self._drop = [], {}, [], []
+        self._to = []                                    # message -> its receiver's index
+        self._incoming = [[] for _ in self.ids]          # node index -> messages to it
+        self._timer_entries, self._timer_numbers, self._fire = [], {}, []
+        self._outcomes = {}     # (node state, what happened) -> (new node state, effects)
+        pool = self.ids if self.controls.crashable is None else self.controls.crashable
+        self._crash_pool = tuple((self._index[n], n, Crash(n)) for n in pool)
+        self._restarts = tuple((n, Restart(n)) for n in self.ids)
+        self._state_type = type("SystemState", (SystemState,), {"__slots__": (), "_model": self})
+        self._initial = None
+        # nodes whose class can declare messages obsolete (Node.obsolete overridden)
+        self._prunable = frozenset(i for i, n in enumerate(self._workers)
+                                   if type(n).obsolete is not Node.obsolete)
+        self._dead = {}         # node state -> (set of obsolete messages to it, how many checked)
+        self._bytes = []        # byte position -> byte value -> the message numbers it holds
+        self.symmetry = None if symmetric is None else Symmetry(self, symmetric)
+        self._canonical_seen = set()    # canonical states returned so far (symmetry only)
+        if self.symmetry is not None:
+            self._check_symmetric_start()
+
+    # ---- numbering ----------------------------------------------------------------------
+    def _node_number(self, node) -> int:
+        return self._number_frozen(self._types[type(node)]._make(node.snapshot()))
+
+    def _number_frozen(self, frozen) -> int:
+        number = self._node_numbers.get(frozen)
+        if number is None:
+            number = self._node_numbers[frozen] = len(self._node_states)
+            self._node_states.append(frozen)
+        return number
+
+    def _entry_number(self, entry) -> int:
+        number = self._entry_numbers.get(entry)
+        if number is None:
+            number = self._entry_numbers[entry] = len(self._entries)
+            self._entries.append(entry)
+            self._deliver.append(Deliver(*entry))
+            self._drop.append(Drop(*entry))
+            receiver = self._index[entry[1]]
+            self._to.append(receiver)
+            self._incoming[receiver].append(number)
+        return number
+
+    def _timer_number(self, entry) -> int:
+        number = self._timer_numbers.get(entry)
+        if number is None:
+            number = self._timer_numbers[entry] = len(self._timer_entries)
+            self._timer_entries.append(entry)
+            self._fire.append(Fire(*entry))
+        return number
+
+    def _members(self, flight) -> tuple:
+        """The message numbers in flight, smallest first (a message twice if it is there
+        twice)."""
+        if not self._set_network:
+            return flight
+        out, table, position = [], self._bytes, 0
+        for byte in flight.to_bytes((flight.bit_length() + 7) // 8, "little"):
+            if byte:
+                while position >= len(table):
+                    table.append([None] * 256)
+                row = table[position]
+                numbers = row[byte]
+                if numbers is None:
+                    numbers = row[byte] = tuple(8 * position + j for j in _BYTE_BITS[byte])
+                out += numbers
+            position += 1
+        return out
+
+    # ---- running the real handlers ------------------------------------------------------
+    def _outcome(self, i, number, what, item, sender, action):
+        """Run a handler (or a crash) on node i in state ``number``, once, and remember it:
+        (new state, messages sent, timer operations, the messages as a set, the prunable
+        nodes they go to)."""
+        key = (number, what)
+        hit = self._outcomes.get(key)
+        if hit is not None:
+            return hit
+        node = self._workers[i]
+        node.load(self._node_states[number])
+        try:
+            if what == "crash":
+                node.crash_reset()
+                effects = ()
+            elif what == "restart":
+                effects = node.run_hook("on_restart")
+            else:
+                effects = node.handle(item, sender)
+        except Exception as exc:
+            raise HandlerError(f"{type(node).__name__} {node.id!r} failed while the checker "
+                               f"explored '{action}': {type(exc).__name__}: {exc}") from exc
+        hit = self._outcomes[key] = (self._node_number(node),) + self._compact(node.id, effects)
+        return hit
+
+    def _compact(self, src, effects) -> tuple:
+        """Effects as numbers: the messages sent, the timer operations in order, the sent
+        messages as a set, and the nodes among their receivers that may call messages
+        obsolete."""
+        sends, timer_ops = [], []
+        for eff in effects:
+            if isinstance(eff, Send):
+                number = self._entry_number((src, eff.to, eff.msg))
+                if not (self._set_network and number in sends):
+                    sends.append(number)
+            elif isinstance(eff, SetTimer):
+                timer_ops.append((True, self._timer_number((src, eff.timer))))
+            elif isinstance(eff, CancelTimer):
+                timer_ops.append((False, (src, eff.timer)))
+        as_set = 0
+        for number in sends:
+            as_set |= 1 << number
+        receivers = tuple(sorted({self._to[k] for k in sends} & self._prunable))
+        return tuple(sends), tuple(timer_ops), as_set, receivers
+
+    def _set_timers(self, timer_ops, timers) -> tuple:
+        """Apply a handler's timer operations to the pending timers."""
+        for setting, value in timer_ops:
+            if setting:
+                if value not in timers:
+                    timers = tuple(sorted(timers + (value,)))
+            else:
+                src, t = value
+                table = self._timer_entries
+                timers = tuple(k for k in timers if not (
+                    table[k][0] == src and (table[k][1] == t or (
+                        isinstance(t, type) and isinstance(table[k][1], t)))))
+        return timers
+
+    def _send(self, flight, outcome):
+        """Add a handler's messages to those in flight."""
+        sends = outcome[1]
+        if not sends:
+            return flight
+        if self._set_network:
+            return flight | outcome[3]
+        return tuple(sorted(flight + sends))
+
+    # ---- obsolete messages --------------------------------------------------------------
+    def _dead_to(self, i, number) -> int:
+        """The messages to node i that it, in state ``number``, calls obsolete, as a set
+        (an integer, bit k for message k).  Each message is asked about once per state."""
+        incoming = self._incoming[i]
+        known = self._dead.get(number)
+        if known is not None and known[1] == len(incoming):
+            return known[0]
+        dead, checked = known if known is not None else (0, 0)
+        for k in incoming[checked:]:
+            if self._obsolete(i, number, k):
+                dead |= 1 << k
+        self._dead[number] = (dead, len(incoming))
+        return dead
+
+    def _prune(self, nodes, flight, changed, outcome):
+        """Forget in-flight messages that their (live or crashed) receiver will ignore
+        forever, as its class says (``Node.obsolete``).
+
+        After one step only two kinds of message can have become obsolete: those to the
+        node whose state changed (``changed``, its index, or None) and those just sent."""
+        dead = 0
+        if changed is not None and changed in self._prunable:
+            dead = self._dead_to(changed, nodes[changed])
+        for j in outcome[4]:
+            dead |= self._dead_to(j, nodes[j]) & outcome[3]
+        if not dead:
+            return flight
+        if self._set_network:
+            return flight & ~dead
+        return tuple([k for k in flight if not dead >> k & 1])
+
+    def _obsolete(self, i, number, k) -> bool:
+        """Ask node i in state ``number`` whether message k is obsolete; if it says so,
+        check that handling the message now really changes nothing."""
+        node = self._workers[i]
+        node.load(self._node_states[number])
+        src, dst, msg = self._entries[k]
+        if not node.obsolete(msg):
+            return False
+        new, sends, timer_ops, _, _ = self._outcome(i, number, k, msg, src, self._deliver[k])
+        if new != number or sends or timer_ops:
+            raise HandlerError(f"{type(node).__name__} {dst!r} calls {msg!r} obsolete, but "
+                               f"handling it changes the node or sends something; obsolete() "
+                               f"must only say True for messages the node ignores")
+        return True
+
+    # ---- the model ----------------------------------------------------------------------
+    def init_states(self):
+        if self._initial is None:
+            workers = copy.deepcopy(self._blueprint)
+            flight = 0 if self._set_network else ()
+            timers = ()
+            for n in workers:
+                n._attach(self.ids, node_rng(self.seed, n.id))
+            numbers = []
+            for n in workers:
+                try:
+                    effects = n.run_hook("on_start")
+                except Exception as exc:
+                    raise HandlerError(f"{type(n).__name__} {n.id!r} failed in on_start: "
+                                       f"{type(exc).__name__}: {exc}") from exc
+                outcome = self._compact(n.id, effects)
+                flight = self._send(flight, (None,) + outcome)
+                timers = self._set_timers(outcome[1], timers)
+                numbers.append(self._node_number(n))
+            numbers = tuple(numbers)
+            for i in self._prunable:          # forget what is obsolete from the start
+                dead = self._dead_to(i, numbers[i])
+                flight = flight & ~dead if self._set_network else tuple(
+                    [k for k in flight if not dead >> k & 1])
+            self._initial = (numbers, flight, timers, frozenset(), 0)
+        if self.symmetry is not None:
+            start = self.symmetry.canonical(self._initial)
+            self._canonical_seen.add(start)
+            return [start]
+        return [self._initial]
+
+    def _check_symmetric_start(self):
+        """Symmetric nodes must start alike: each, renamed, is the other's initial state."""
+        self.init_states()
+        nodes, sym = self._initial[0], self.symmetry
+        for p, names in enumerate(sym.names):
+            for n in sym.ids:
+                i = self._index[n]
+                if sym._node(p, nodes[i]) != nodes[self._index[names[n]]]:
+                    raise ValueError(
+                        f"the nodes {list(sym.ids)} are not interchangeable: {n} renamed is "
+                        f"not {names[n]} (a different class or configuration); leave "
+                        f"symmetric=None for this system")
+
+    def unfold(self, actions) -> tuple:
+        """A path found among canonical states, as the actions and states of a real run.
+
+        Each step of a symmetric search is taken in the naming of its canonical state; the
+        real run keeps the original names, so each action is renamed back on the way."""
+        if self.symmetry is None:
+            return list(actions), None
+        sym = self.symmetry
+        real = self._initial
+        out_actions, out_states = [], [self.view(real)]
+        for action in actions:
+            _, p = sym.canonical_with(real)
+            if p != -1:
+                action = relabel(action, sym.inverse(p))
+            nxt = [s for a, s in self._successors(real) if a == action]
+            if not nxt:
+                raise RuntimeError(f"cannot replay {action} while unfolding a symmetric path")
+            real = nxt[0]
+            out_actions.append(action)
+            out_states.append(self.view(real))
+        return out_actions, out_states
+
+    def successors(self, state):
+        """(action, next state) pairs; with symmetry, each next state in canonical form."""
+        if self.symmetry is None:
+            return self._successors(state)
+        canonical, known = self.symmetry.canonical, self._canonical_seen
+        out = []
+        for action, nxt in self._successors(state):
+            if nxt is not state and nxt not in known:   # a state already returned is
+                nxt = canonical(nxt)                     # canonical: skip the work
+                known.add(nxt)
+            out.append((action, nxt))
+        return out
+
+    def _successors(self, state):
+        """(action, next state) pairs in a fixed order: deliveries (and drops) by message
+        number, then timers, crashes, restarts.  A delivery that changes nothing returns
+        ``state`` itself."""
+        nodes, flight, timers, crashed, crashes = state
+        controls, outcomes, to, ids = self.controls, self._outcomes, self._to, self.ids
+        entries, deliver, drop = self._entries, self._deliver, self._drop
+        set_network, drops = self._set_network, controls.drop
+        prunable = self._prunable
+        out = []
+        previous = None
+        for k in self._members(flight):
+            if k == previous:           # the same message twice in flight: one choice
+                continue
+            previous = k
+            i = to[k]
+            rest = flight if set_network else _remove_one(flight, k)
+            if not crashed or ids[i] not in crashed:
+                x = nodes[i]
+                outcome = outcomes.get((x, k))
+                if outcome is None:
+                    src, _, msg = entries[k]
+                    outcome = self._outcome(i, x, k, msg, src, deliver[k])
+                new, sends, timer_ops, as_set, _ = outcome
+                if set_network and new == x and not timer_ops and not as_set & ~flight:
+                    # nothing changes and every message it sends is in flight already
+                    out.append((deliver[k], state))
+                else:
+                    f = self._send(rest, outcome)
+                    t = self._set_timers(timer_ops, timers) if timer_ops else timers
+                    after = nodes if new == x else nodes[:i] + (new,) + nodes[i + 1:]
+                    if prunable and (new != x or sends):
+                        f = self._prune(after, f, i if new != x else None, outcome)
+                    out.append((deliver[k], (after, f, t, crashed, crashes)))
+            if drops:
+                f = flight & ~(1 << k) if set_network else _remove_one(flight, k)
+                out.append((drop[k], (nodes, f, timers, crashed, crashes)))
+        if controls.timers_may_fire(() if set_network else (
+                ids[to[k]] for k in flight if ids[to[k]] not in crashed)):
+            for k in timers:
+                node_id, timer = self._timer_entries[k]
+                if node_id in crashed:
+                    continue
+                i = self._index[node_id]
+                outcome = self._outcome(i, nodes[i], ("timer", k), timer, None, self._fire[k])
+                f = self._send(flight, outcome)
+                t = self._set_timers(outcome[2], _remove_one(timers, k))
+                after = nodes[:i] + (outcome[0],) + nodes[i + 1:]
+                if prunable:
+                    f = self._prune(after, f, i, outcome)
+                out.append((self._fire[k], (after, f, t, crashed, crashes)))
+        if crashes < controls.max_crashes:
+            for i, node_id, action in self._crash_pool:
+                if node_id in crashed:
+                    continue
+                new = self._outcome(i, nodes[i], "crash", None, None, action)[0]
+                t = tuple(k for k in timers if self._timer_entries[k][0] != node_id)
+                out.append((action, (nodes[:i] + (new,) + nodes[i + 1:], flight, t,
+                                     crashed | {node_id}, crashes + 1)))
+        if controls.restart and crashed:
+            for node_id, action in self._restarts:
+                if node_id not in crashed:
+                    continue
+                i = self._index[node_id]
+                outcome = self._outcome(i, nodes[i], "restart", None, None, action)
+                f = self._send(flight, outcome)
+                t = self._set_timers(outcome[2], timers)
+                after = nodes[:i] + (outcome[0],) + nodes[i + 1:]
+                if prunable:
+                    f = self._prune(after, f, i, outcome)
+                out.append((action, (after, f, t, crashed - {node_id}, crashes)))
+        return out
+
+    def view(self, state) -> SystemState:
+        """What invariants see: a state whose nodes, messages and timers can be read."""
+        return self._state_type(state)
+
+    def enabled(self, state) -> list:
+        """The actions possible in ``state``, as Controls.enabled states them."""
+        state = self.view(state)
+        distinct = list(dict.fromkeys(state.in_flight))
+        return self.controls.enabled(self.ids, distinct, state.timers, state.crashed,
+                                     state.crashes)
+
+    # ---- back to the simulator ----------------------------------------------------------
+    def trace(self, path):
+        """Replay a path (a Path or a list of actions) in a controlled Simulation."""
+        actions = path.actions if hasattr(path, "actions") else list(path)
+        sim = self.simulation()
+        for action in actions:
+            sim.perform(action)
+        return sim.trace
+
+    def simulation(self):
+        """A controlled Simulation of the same nodes and controls (for stepping by hand)."""
+        return Simulation(copy.deepcopy(self._blueprint), controls=self.controls, seed=self.seed)
+
+
+def _remove_one(items: tuple, item) -> tuple:
+    i = items.index(item)
+    return items[:i] + items[i + 1:]
