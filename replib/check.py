@@ -119,6 +119,21 @@ def _steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
 
+def about_nodes(prop):
+    """Mark a property (an invariant or a goal) as one that reads only the nodes' states:
+    ``s.node(...)``, ``s.nodes``, ``s.of_role(...)``; never the messages in flight, the
+    timers, or which nodes are down.  Many states share their node states, so the checker
+    then asks such a property once per combination of node states; and
+    ``check(..., reduce=True)`` needs every property to be of this kind."""
+    prop.about_nodes = True
+    return prop
+
+
+def about_nodes_only(prop) -> bool:
+    """Was ``prop`` marked with ``about_nodes``?"""
+    return getattr(prop, "about_nodes", False) is True
+
+
 def _named(props, what):
     if props is None:
         return {}
@@ -150,11 +165,14 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
                              f"{'>= 0' if name == 'max_depth' else '>= 1'}, got {value!r}")
 
     view = getattr(model, "view", None) or (lambda state: state)
+    expand = getattr(model, "expand", None)       # a faster successors(), if the model has one
+    nodes_of = getattr(model, "nodes_of", None)   # what properties about the nodes read
     started = time.perf_counter()
     parents = {}              # state -> (parent state, action); None for initial states
     frontier = deque()
     found = {name: Goal(name) for name in goals}
     open_goals = dict(goals)
+    checked_nodes = set()     # node states already shown to the properties about the nodes
     transitions = deepest = 0
     violation = None
     stopped = None
@@ -173,11 +191,18 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
     def visit(state, depth):
         """Record a new state; return a Violation if an invariant fails in it."""
         if invariants or open_goals:
+            fresh = True         # a property about the nodes answers once per node states
+            if nodes_of is not None:
+                key = nodes_of(state)
+                fresh = key not in checked_nodes
+                if fresh:
+                    checked_nodes.add(key)
             seen = view(state)
             for name, holds in invariants.items():
-                if not holds(seen):
+                if (fresh or not about_nodes_only(holds)) and not holds(seen):
                     return Violation(name, path_to(state))
-            for name in [n for n, reached in open_goals.items() if reached(seen)]:
+            for name in [n for n, reached in open_goals.items()
+                         if (fresh or not about_nodes_only(reached)) and reached(seen)]:
                 found[name].path = path_to(state)
                 del open_goals[name]
         frontier.append((state, depth))
@@ -194,7 +219,12 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
         state, depth = frontier.popleft()
         if max_depth is not None and depth >= max_depth:
             continue
-        for action, nxt in model.successors(state):
+        if expand is not None:
+            loops, pairs = expand(state)      # steps back to ``state`` itself, and the others
+            transitions += loops
+        else:
+            pairs = model.successors(state)
+        for action, nxt in pairs:
             transitions += 1
             known = len(parents)
             parents.setdefault(nxt, (state, action))   # one hash instead of two

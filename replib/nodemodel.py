@@ -128,8 +128,11 @@ class NodeModel:
         self._entries, self._entry_numbers, self._deliver, self._drop = [], {}, [], []
         self._to = []                                    # message -> its receiver's index
         self._incoming = [[] for _ in self.ids]          # node index -> messages to it
+        self._incoming_set = [0 for _ in self.ids]       # the same, as a set (an integer)
+        self._silent = {}       # node state -> the messages it ignores, as a set (see below)
         self._timer_entries, self._timer_numbers, self._fire = [], {}, []
         self._outcomes = {}     # (node state, what happened) -> (new node state, effects)
+        self._timer_results = {}    # (timer operations, pending timers) -> pending timers
         pool = self.ids if self.controls.crashable is None else self.controls.crashable
         self._crash_pool = tuple((self._index[n], n, Crash(n)) for n in pool)
         self._restarts = tuple((n, Restart(n)) for n in self.ids)
@@ -166,6 +169,7 @@ class NodeModel:
             receiver = self._index[entry[1]]
             self._to.append(receiver)
             self._incoming[receiver].append(number)
+            self._incoming_set[receiver] |= 1 << number
         return number
 
     def _timer_number(self, entry) -> int:
@@ -240,7 +244,15 @@ class NodeModel:
         return tuple(sends), tuple(timer_ops), as_set, receivers
 
     def _set_timers(self, timer_ops, timers) -> tuple:
-        """Apply a handler's timer operations to the pending timers."""
+        """Apply a handler's timer operations to the pending timers (remembered: few
+        combinations of the two occur)."""
+        key = (timer_ops, timers)
+        after = self._timer_results.get(key)
+        if after is None:
+            after = self._timer_results[key] = self._apply_timer_ops(timer_ops, timers)
+        return after
+
+    def _apply_timer_ops(self, timer_ops, timers) -> tuple:
         for setting, value in timer_ops:
             if setting:
                 if value not in timers:
@@ -377,26 +389,52 @@ class NodeModel:
 
     def successors(self, state):
         """(action, next state) pairs; with symmetry, each next state in canonical form."""
+        return self._canonical(self._successors(state))
+
+    def expand(self, state):
+        """What ``successors`` gives, faster for the explorer: how many actions lead back to
+        ``state`` itself (a message delivered again, changing nothing), and the other pairs."""
+        loops, pairs = self._successors(state, count_loops=True)
+        return loops, self._canonical(pairs)
+
+    def nodes_of(self, state):
+        """The node states of ``state``: all that properties marked ``about_nodes`` read."""
+        return state[0]
+
+    def _canonical(self, pairs):
+        """With symmetry, each next state in canonical form."""
         if self.symmetry is None:
-            return self._successors(state)
+            return pairs
         canonical, known = self.symmetry.canonical, self._canonical_seen
         out = []
-        for action, nxt in self._successors(state):
-            if nxt is not state and nxt not in known:   # a state already returned is
-                nxt = canonical(nxt)                     # canonical: skip the work
+        for action, nxt in pairs:
+            if nxt not in known:          # a state already returned is canonical: skip the work
+                nxt = canonical(nxt)
                 known.add(nxt)
             out.append((action, nxt))
         return out
 
-    def _successors(self, state):
+    def _successors(self, state, count_loops=False):
         """(action, next state) pairs in a fixed order: deliveries (and drops) by message
         number, then timers, crashes, restarts.  A delivery that changes nothing returns
-        ``state`` itself."""
+        ``state`` itself; with ``count_loops``, those are only counted:
+        (how many, the other pairs)."""
+        if count_loops and self._set_network and not self.controls.drop:
+            loops, out = self._changing_deliveries(state)
+        else:
+            loops, out = 0, self._deliveries(state)
+            if count_loops:
+                loops = sum(1 for _, nxt in out if nxt is state)
+                out = [pair for pair in out if pair[1] is not state]
+        self._other_steps(state, out)
+        return (loops, out) if count_loops else out
+
+    def _deliveries(self, state) -> list:
+        """Deliver (and, with drop, lose) each message in flight, in order of number."""
         nodes, flight, timers, crashed, crashes = state
-        controls, outcomes, to, ids = self.controls, self._outcomes, self._to, self.ids
-        entries, deliver, drop = self._entries, self._deliver, self._drop
-        set_network, drops = self._set_network, controls.drop
-        prunable = self._prunable
+        outcomes, to, ids, entries = self._outcomes, self._to, self.ids, self._entries
+        deliver, drop = self._deliver, self._drop
+        set_network, drops = self._set_network, self.controls.drop
         out = []
         previous = None
         for k in self._members(flight):
@@ -404,28 +442,84 @@ class NodeModel:
                 continue
             previous = k
             i = to[k]
-            rest = flight if set_network else _remove_one(flight, k)
             if not crashed or ids[i] not in crashed:
                 x = nodes[i]
                 outcome = outcomes.get((x, k))
                 if outcome is None:
                     src, _, msg = entries[k]
                     outcome = self._outcome(i, x, k, msg, src, deliver[k])
-                new, sends, timer_ops, as_set, _ = outcome
-                if set_network and new == x and not timer_ops and not as_set & ~flight:
-                    # nothing changes and every message it sends is in flight already
-                    out.append((deliver[k], state))
+                if set_network and outcome[0] == x and not outcome[2] and not outcome[3] & ~flight:
+                    out.append((deliver[k], state))   # nothing changes: a loop
                 else:
-                    f = self._send(rest, outcome)
-                    t = self._set_timers(timer_ops, timers) if timer_ops else timers
-                    after = nodes if new == x else nodes[:i] + (new,) + nodes[i + 1:]
-                    if prunable and (new != x or sends):
-                        f = self._prune(after, f, i if new != x else None, outcome)
-                    out.append((deliver[k], (after, f, t, crashed, crashes)))
+                    rest = flight if set_network else _remove_one(flight, k)
+                    out.append((deliver[k], self._apply(state, i, outcome, rest, timers)))
             if drops:
                 f = flight & ~(1 << k) if set_network else _remove_one(flight, k)
                 out.append((drop[k], (nodes, f, timers, crashed, crashes)))
-        if controls.timers_may_fire(() if set_network else (
+        return out
+
+    def _changing_deliveries(self, state) -> tuple:
+        """(how many deliveries change nothing, the others as (action, next state) pairs)
+        on a duplicating network without drops: the explorer's fast path.
+
+        A message that node state X ignores (nothing changes, nothing is sent) is noted
+        once in ``_silent[X]``; afterwards such messages are counted with one AND of two
+        integers instead of being delivered one by one."""
+        nodes, flight, timers, crashed, crashes = state
+        outcomes, to, entries, deliver = self._outcomes, self._to, self._entries, self._deliver
+        silent, incoming, ids = self._silent, self._incoming_set, self.ids
+        deliverable = candidates = 0
+        for i, x in enumerate(nodes):
+            if crashed and ids[i] in crashed:
+                continue
+            mine = flight & incoming[i]
+            deliverable |= mine
+            candidates |= mine & ~silent.get(x, 0)
+        loops = (deliverable & ~candidates).bit_count()
+        out = []
+        while candidates:
+            low = candidates & -candidates
+            candidates ^= low
+            k = low.bit_length() - 1
+            i = to[k]
+            x = nodes[i]
+            outcome = outcomes.get((x, k))
+            if outcome is None:
+                src, _, msg = entries[k]
+                outcome = self._outcome(i, x, k, msg, src, deliver[k])
+            if outcome[0] == x and not outcome[2]:
+                if not outcome[3]:
+                    silent[x] = silent.get(x, 0) | low     # ignored: now and every time
+                    loops += 1
+                    continue
+                if not outcome[3] & ~flight:                # its answers are in flight
+                    loops += 1
+                    continue
+            out.append((deliver[k], self._apply(state, i, outcome, flight, timers)))
+        return loops, out
+
+    def _apply(self, state, i, outcome, flight, timers, changed=False):
+        """The state after node i took a step with this outcome, starting from ``flight``
+        and ``timers`` (without the delivered message or fired timer, where they go).
+        ``changed``: treat node i as changed even if its state is the same (timers and
+        restarts), so that messages it now calls obsolete are forgotten."""
+        nodes, _, _, crashed, crashes = state
+        new, sends, timer_ops, as_set, _ = outcome
+        changed = changed or new != nodes[i]
+        after = nodes[:i] + (new,) + nodes[i + 1:] if changed else nodes
+        if sends:
+            flight = flight | as_set if self._set_network else tuple(sorted(flight + sends))
+        if timer_ops:
+            timers = self._set_timers(timer_ops, timers)
+        if self._prunable and (changed or sends):
+            flight = self._prune(after, flight, i if changed else None, outcome)
+        return (after, flight, timers, crashed, crashes)
+
+    def _other_steps(self, state, out) -> None:
+        """Add the timers that may fire, the crashes and the restarts to ``out``."""
+        nodes, flight, timers, crashed, crashes = state
+        controls, ids, to = self.controls, self.ids, self._to
+        if controls.timers_may_fire(() if self._set_network else (
                 ids[to[k]] for k in flight if ids[to[k]] not in crashed)):
             for k in timers:
                 node_id, timer = self._timer_entries[k]
@@ -433,12 +527,8 @@ class NodeModel:
                     continue
                 i = self._index[node_id]
                 outcome = self._outcome(i, nodes[i], ("timer", k), timer, None, self._fire[k])
-                f = self._send(flight, outcome)
-                t = self._set_timers(outcome[2], _remove_one(timers, k))
-                after = nodes[:i] + (outcome[0],) + nodes[i + 1:]
-                if prunable:
-                    f = self._prune(after, f, i, outcome)
-                out.append((self._fire[k], (after, f, t, crashed, crashes)))
+                out.append((self._fire[k], self._apply(state, i, outcome, flight,
+                                                       _remove_one(timers, k), changed=True)))
         if crashes < controls.max_crashes:
             for i, node_id, action in self._crash_pool:
                 if node_id in crashed:
@@ -453,13 +543,8 @@ class NodeModel:
                     continue
                 i = self._index[node_id]
                 outcome = self._outcome(i, nodes[i], "restart", None, None, action)
-                f = self._send(flight, outcome)
-                t = self._set_timers(outcome[2], timers)
-                after = nodes[:i] + (outcome[0],) + nodes[i + 1:]
-                if prunable:
-                    f = self._prune(after, f, i, outcome)
-                out.append((action, (after, f, t, crashed - {node_id}, crashes)))
-        return out
+                after = self._apply(state, i, outcome, flight, timers, changed=True)
+                out.append((action, after[:3] + (crashed - {node_id}, crashes)))
 
     def view(self, state) -> SystemState:
         """What invariants see: a state whose nodes, messages and timers can be read."""

@@ -82,6 +82,7 @@ class Symmetry:
         self._entries = [{} for _ in self.names]
         self._timers = [{} for _ in self.names]
         self._by_nodes = {}     # node states -> their smallest renaming (see _smallest_nodes)
+        self._bytes = [[] for _ in self.names]   # byte position -> byte value -> renamed
 
     # ---- renaming the numbered pieces, once each ---------------------------------------
     def _node(self, p, number):
@@ -110,23 +111,39 @@ class Symmetry:
                                                               self.names[p]))
         return out
 
+    def _renamed_flight(self, p, flight):
+        """The messages in flight, renamed.  On a duplicating network they are a set kept as
+        an integer; each of its bytes (eight message numbers) is renamed once per value, so
+        renaming costs a lookup per byte."""
+        entries, entry = self._entries[p], self._entry
+        if not self.model._set_network:
+            return tuple(sorted([entries[k] if k in entries else entry(p, k) for k in flight]))
+        table, out, position = self._bytes[p], 0, 0
+        for byte in flight.to_bytes((flight.bit_length() + 7) // 8, "little"):
+            if byte:
+                while position >= len(table):
+                    table.append([None] * 256)
+                renamed = table[position][byte]
+                if renamed is None:
+                    renamed = 0
+                    for j in range(8):
+                        if byte >> j & 1:
+                            k = 8 * position + j
+                            renamed |= 1 << (entries[k] if k in entries else entry(p, k))
+                    table[position][byte] = renamed
+                out |= renamed
+            position += 1
+        return out
+
     def rename(self, state, p):
         """The state with the p-th renaming applied."""
         nodes, flight, timers, crashed, crashes = state
         new = [0] * len(nodes)
         for i, where in enumerate(self.moves[p]):
             new[where] = self._node(p, nodes[i])
-        names, entries, entry = self.names[p], self._entries[p], self._entry
-        renamed = [entries[k] if k in entries else entry(p, k)
-                   for k in self.model._members(flight)]
-        if self.model._set_network:
-            flight = 0
-            for k in renamed:
-                flight |= 1 << k
-        else:
-            renamed.sort()
-            flight = tuple(renamed)
-        return (tuple(new), flight, tuple(sorted([self._timer(p, k) for k in timers])),
+        names = self.names[p]
+        return (tuple(new), self._renamed_flight(p, flight),
+                tuple(sorted([self._timer(p, k) for k in timers])),
                 frozenset(names.get(n, n) for n in crashed), crashes)
 
     # ---- canonical forms ----------------------------------------------------------------

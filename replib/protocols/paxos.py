@@ -52,6 +52,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
+from ..check import about_nodes
 from ..node import Node
 from ..quorums import check_sizes
 from ..validate import finite_time, subclass_of, whole_number
@@ -443,17 +444,20 @@ def _count_chosen(s) -> set:
     return {value for (ballot, value), k in count.items() if k >= q2}
 
 
+@about_nodes
 def agreement(s) -> bool:
     """Invariant: at most one value is chosen."""
     return len(chosen(s)) <= 1
 
 
+@about_nodes
 def validity(s) -> bool:
     """Invariant: a chosen value is one that some proposer proposed."""
     proposed = {n.value for n in s.nodes if hasattr(n, "tries")}
     return chosen(s) <= proposed
 
 
+@about_nodes
 def learners_learn_chosen(s) -> bool:
     """Invariant: a learner learns only a chosen value."""
     values = chosen(s)
@@ -461,6 +465,7 @@ def learners_learn_chosen(s) -> bool:
                for n in s.nodes if hasattr(n, "learned"))
 
 
+@about_nodes
 def promise_kept(s) -> bool:
     """Invariant: an acceptor never accepts below its promise, and accepting n raises the
     promise to n, so its ``accepted`` number is never above its ``promised``."""
@@ -468,6 +473,7 @@ def promise_kept(s) -> bool:
                for a in acceptor_states(s))
 
 
+@about_nodes
 def value_chosen(s) -> bool:
     """Goal: some value is chosen."""
     return bool(chosen(s))
