@@ -153,6 +153,15 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
     max_depth: explore no deeper than this many steps.  max_states: stop cleanly after
     finding this many states (the result then says it is incomplete).
     progress: show a progress bar when the search takes more than a second.
+
+    A model may offer ``expand(state, asleep)`` (NodeModel does): the successors without
+    the steps it can count without taking, and for each successor a *sleep set*.  Two
+    deliveries to different nodes lead to the same state in either order.  So once the
+    search has tried "a, then b" from some state, it need not also try "b, then a": when
+    it takes b, it hands the next state a sleep set holding a, and there a is counted as a
+    transition but not taken (it leads to a state found another way, by as many steps).
+    A state found again before its turn keeps asleep only what every way to it allows.
+    States, transitions, depths and shortest paths come out exactly as without it.
     """
     if not (hasattr(model, "init_states") and hasattr(model, "successors")):
         raise ValueError("model needs init_states() and successors(state) methods")
@@ -173,6 +182,7 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
     found = {name: Goal(name) for name in goals}
     open_goals = dict(goals)
     checked_nodes = set()     # node states already shown to the properties about the nodes
+    asleep = {}               # state waiting its turn -> its sleep set (see above)
     transitions = deepest = 0
     violation = None
     stopped = None
@@ -188,6 +198,10 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             link = parents[state]
         return _path(model, actions[::-1], [view(s) for s in reversed(states)])
 
+    # properties that must be asked in every state (the others: once per node states)
+    every_state = [name for name, prop in {**invariants, **goals}.items()
+                   if nodes_of is None or not about_nodes_only(prop)]
+
     def visit(state, depth):
         """Record a new state; return a Violation if an invariant fails in it."""
         if invariants or open_goals:
@@ -197,14 +211,15 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
                 fresh = key not in checked_nodes
                 if fresh:
                     checked_nodes.add(key)
-            seen = view(state)
-            for name, holds in invariants.items():
-                if (fresh or not about_nodes_only(holds)) and not holds(seen):
-                    return Violation(name, path_to(state))
-            for name in [n for n, reached in open_goals.items()
-                         if (fresh or not about_nodes_only(reached)) and reached(seen)]:
-                found[name].path = path_to(state)
-                del open_goals[name]
+            if fresh or every_state:
+                seen = view(state)
+                for name, holds in invariants.items():
+                    if (fresh or name in every_state) and not holds(seen):
+                        return Violation(name, path_to(state))
+                for name in [n for n, reached in open_goals.items()
+                             if (fresh or n in every_state) and reached(seen)]:
+                    found[name].path = path_to(state)
+                    del open_goals[name]
         frontier.append((state, depth))
         return None
 
@@ -217,19 +232,29 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
 
     while frontier and violation is None and stopped is None:
         state, depth = frontier.popleft()
+        sleeping = asleep.pop(state, 0)
         if max_depth is not None and depth >= max_depth:
             continue
+        before = transitions
         if expand is not None:
-            loops, pairs = expand(state)      # steps back to ``state`` itself, and the others
-            transitions += loops
+            skipped, steps = expand(state, sleeping)    # counted, and looked at
+            transitions += skipped
         else:
-            pairs = model.successors(state)
-        for action, nxt in pairs:
+            steps = [(action, nxt, 0) for action, nxt in model.successors(state)]
+        for action, nxt, sleep in steps:
             transitions += 1
             known = len(parents)
             parents.setdefault(nxt, (state, action))   # one hash instead of two
             if len(parents) == known:
+                if nxt in asleep:        # found again before its turn: only what sleeps
+                    sleep &= asleep[nxt]                 # on both ways may sleep
+                    if sleep:
+                        asleep[nxt] = sleep
+                    else:
+                        del asleep[nxt]
                 continue
+            if sleep:
+                asleep[nxt] = sleep
             if depth + 1 > deepest:
                 deepest = depth + 1
             violation = visit(nxt, depth + 1)
@@ -238,6 +263,11 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             if max_states is not None and len(parents) >= max_states:
                 stopped = f"stopped at the state limit ({max_states:,} states): incomplete"
                 break
+        if (violation or stopped) and expand is not None:
+            # the search stopped inside this state: count its transitions up to this one,
+            # in successors' order, as the plain search does
+            actions = [a for a, _ in model.successors(state)]
+            transitions = before + actions.index(action) + 1
         if bar is not None and len(parents) - bar.n >= 2000:
             bar.update(len(parents) - bar.n)
             bar.set_postfix(depth=depth, queue=len(frontier), refresh=False)
@@ -399,10 +429,20 @@ def _progress_bar():
 
 def check(nodes, controls: Controls | None = None, invariants=None, goals=None,
           max_depth=None, max_states=None, progress=True, seed: int = 0,
-          symmetric=None) -> Result:
+          symmetric=None, reduce: bool = False) -> Result:
     """Explore a node system exhaustively: ``explore(NodeModel(nodes, controls), ...)``.
 
     symmetric: ids of interchangeable nodes (e.g. Paxos acceptors) to count once per
-    renaming (``replib.symmetry``); paths are still reported with the real names."""
-    return explore(NodeModel(nodes, controls, seed, symmetric), invariants, goals, max_depth,
-                   max_states, progress)
+    renaming (``replib.symmetry``); paths are still reported with the real names.
+    reduce: visit only states that no other state covers (``replib.covering``): the same
+    verdict and shortest paths, far fewer states, for properties marked ``about_nodes`` on
+    a duplicating network; the count then says how many states were explored."""
+    model = NodeModel(nodes, controls, seed, symmetric)
+    if reduce:
+        from .covering import can_cover, explore_covering
+        invariants, goals = _named(invariants, "invariants"), _named(goals, "goals")
+        why_not = can_cover(model, invariants, goals, max_depth)
+        if why_not is not None:
+            raise ValueError(why_not)
+        return explore_covering(model, invariants, goals, max_states, progress)
+    return explore(model, invariants, goals, max_depth, max_states, progress)

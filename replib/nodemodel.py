@@ -130,6 +130,8 @@ class NodeModel:
         self._incoming = [[] for _ in self.ids]          # node index -> messages to it
         self._incoming_set = [0 for _ in self.ids]       # the same, as a set (an integer)
         self._silent = {}       # node state -> the messages it ignores, as a set (see below)
+        self._idle = {}         # node state -> the messages it only answers (covering search)
+        self._sorted = {}       # node state -> the messages sorted into _idle or not
         self._timer_entries, self._timer_numbers, self._fire = [], {}, []
         self._outcomes = {}     # (node state, what happened) -> (new node state, effects)
         self._timer_results = {}    # (timer operations, pending timers) -> pending timers
@@ -141,7 +143,8 @@ class NodeModel:
         # nodes whose class can declare messages obsolete (Node.obsolete overridden)
         self._prunable = frozenset(i for i, n in enumerate(self._workers)
                                    if type(n).obsolete is not Node.obsolete)
-        self._dead = {}         # node state -> (set of obsolete messages to it, how many checked)
+        self._dead = {}         # node state -> the messages to it that it calls obsolete
+        self._dead_states = [[] for _ in self.ids]   # node index -> its states in _dead
         self._bytes = []        # byte position -> byte value -> the message numbers it holds
         self.symmetry = None if symmetric is None else Symmetry(self, symmetric)
         self._canonical_seen = set()    # canonical states returned so far (symmetry only)
@@ -170,6 +173,9 @@ class NodeModel:
             self._to.append(receiver)
             self._incoming[receiver].append(number)
             self._incoming_set[receiver] |= 1 << number
+            for state in self._dead_states[receiver]:    # is it obsolete where known?
+                if self._obsolete(receiver, state, number):
+                    self._dead[state] |= 1 << number
         return number
 
     def _timer_number(self, entry) -> int:
@@ -277,34 +283,18 @@ class NodeModel:
     # ---- obsolete messages --------------------------------------------------------------
     def _dead_to(self, i, number) -> int:
         """The messages to node i that it, in state ``number``, calls obsolete, as a set
-        (an integer, bit k for message k).  Each message is asked about once per state."""
-        incoming = self._incoming[i]
-        known = self._dead.get(number)
-        if known is not None and known[1] == len(incoming):
-            return known[0]
-        dead, checked = known if known is not None else (0, 0)
-        for k in incoming[checked:]:
-            if self._obsolete(i, number, k):
-                dead |= 1 << k
-        self._dead[number] = (dead, len(incoming))
+        (an integer, bit k for message k), also kept in ``_dead[number]``.  Each message
+        is asked about once per state; a message numbered later is asked about in every
+        state of its receiver known by then (``_entry_number``)."""
+        dead = self._dead.get(number)
+        if dead is None:
+            dead = 0
+            for k in self._incoming[i]:
+                if self._obsolete(i, number, k):
+                    dead |= 1 << k
+            self._dead[number] = dead
+            self._dead_states[i].append(number)
         return dead
-
-    def _prune(self, nodes, flight, changed, outcome):
-        """Forget in-flight messages that their (live or crashed) receiver will ignore
-        forever, as its class says (``Node.obsolete``).
-
-        After one step only two kinds of message can have become obsolete: those to the
-        node whose state changed (``changed``, its index, or None) and those just sent."""
-        dead = 0
-        if changed is not None and changed in self._prunable:
-            dead = self._dead_to(changed, nodes[changed])
-        for j in outcome[4]:
-            dead |= self._dead_to(j, nodes[j]) & outcome[3]
-        if not dead:
-            return flight
-        if self._set_network:
-            return flight & ~dead
-        return tuple([k for k in flight if not dead >> k & 1])
 
     def _obsolete(self, i, number, k) -> bool:
         """Ask node i in state ``number`` whether message k is obsolete; if it says so,
@@ -391,27 +381,137 @@ class NodeModel:
         """(action, next state) pairs; with symmetry, each next state in canonical form."""
         return self._canonical(self._successors(state))
 
-    def expand(self, state):
-        """What ``successors`` gives, faster for the explorer: how many actions lead back to
-        ``state`` itself (a message delivered again, changing nothing), and the other pairs."""
-        loops, pairs = self._successors(state, count_loops=True)
-        return loops, self._canonical(pairs)
+    def expand(self, state, asleep=0):
+        """What ``successors`` gives, faster for the explorer: (how many actions it need not
+        look at, [(action, next state, what may sleep there)]).
+
+        Not looked at: deliveries that change nothing (they lead back to ``state``) and,
+        on a duplicating network, deliveries in ``asleep`` (a set of message numbers, an
+        integer): messages the explorer knows lead to states it reaches another way, by
+        the same number of steps (see ``replib.check.explore``, "sleep sets")."""
+        if self._set_network and not self.controls.drop:
+            skipped, triples = self._changing_deliveries(state, asleep)
+        else:
+            pairs = self._deliveries(state)
+            triples = [(action, nxt, 0) for action, nxt in pairs if nxt is not state]
+            skipped = len(pairs) - len(triples)
+        self._other_steps(state, triples, 0)
+        return skipped, self._canonical(triples)
+
+    # ---- for the covering search (replib.covering) ----------------------------------------
+    def expand_saturated(self, state):
+        """(how many actions were not looked at, [(action, next state)]) for the covering
+        search: each next state saturated (every idle delivery taken) and canonical.
+        Drops are left out: losing a message gives a state that ``state`` covers."""
+        skipped, triples = self._changing_deliveries(state, 0, saturated=True)
+        self._other_steps(state, triples, 0)
+        index, flight = self._index, state[1]
+        out = []
+        for action, nxt, _ in triples:
+            i = index[action.dst if type(action) is Deliver else action.node]
+            out.append((action, self._saturate(nxt, i, nxt[1] & ~flight)))
+        return skipped, self._canonical(out)
+
+    def _saturate(self, state, changed, sent) -> tuple:
+        """``state`` after every idle delivery (the receiver does not change, it only
+        sends) that can happen in it, repeatedly, until none adds a message.
+
+        Only messages to the node that changed (``changed``, its index, or None for all
+        nodes) and messages just sent (``sent``, a set) can have become idle; an idle
+        delivery's answers are new messages, so they are looked at in turn."""
+        nodes, flight, timers, crashed, crashes = state
+        if changed is None:
+            work = flight
+        else:
+            work = (flight & self._incoming_set[changed]) | sent
+        incoming, ids, outcomes = self._incoming_set, self.ids, self._outcomes
+        sorted_out, idle_of = self._sorted, self._idle
+        while work:
+            answers = 0
+            for j, x in enumerate(nodes):
+                mine = work & incoming[j]
+                if not mine or (crashed and ids[j] in crashed):
+                    continue
+                unsorted = mine & ~sorted_out.get(x, 0)
+                if unsorted:
+                    self._sort_idle(j, x, unsorted)
+                idle = mine & idle_of.get(x, 0)
+                while idle:
+                    low = idle & -idle
+                    idle ^= low
+                    answers |= outcomes[(x, low.bit_length() - 1)][3]
+            answers &= ~flight
+            for j in self._prunable:              # answers their receiver calls obsolete
+                if answers & incoming[j]:
+                    gone = self._dead.get(nodes[j])
+                    answers &= ~(self._dead_to(j, nodes[j]) if gone is None else gone)
+            flight |= answers
+            work = answers
+        return (nodes, flight, timers, crashed, crashes)
+
+    def _sort_idle(self, i, x, messages) -> None:
+        """Find out which of ``messages`` (a set) node i in state x handles idly: it does
+        not change and sets no timer, but answers (``_idle[x]``)."""
+        outcomes, entries = self._outcomes, self._entries
+        idle = 0
+        work = messages
+        while work:
+            low = work & -work
+            work ^= low
+            k = low.bit_length() - 1
+            outcome = outcomes.get((x, k))
+            if outcome is None:
+                src, _, msg = entries[k]
+                outcome = self._outcome(i, x, k, msg, src, self._deliver[k])
+            if outcome[0] == x and not outcome[2] and outcome[3]:
+                idle |= low
+        self._sorted[x] = self._sorted.get(x, 0) | messages
+        if idle:
+            self._idle[x] = self._idle.get(x, 0) | idle
+
+    def covers(self, a, b) -> bool:
+        """Can state ``a`` do everything state ``b`` can (both with the same node states)?
+        Yes if it has at least b's messages in flight and pending timers, has used no more
+        crashes, and every node down in b but up in a would restart without changing or
+        sending anything (so that being up is only more possibilities)."""
+        if b[1] & ~a[1] or a[4] > b[4]:
+            return False
+        if a[2] != b[2] and not set(b[2]) <= set(a[2]):
+            return False
+        if a[3] != b[3]:
+            if not a[3] <= b[3]:
+                return False
+            for node_id in b[3] - a[3]:
+                i = self._index[node_id]
+                x = b[0][i]
+                new, sends, timer_ops, _, _ = self._outcome(i, x, "restart", None, None,
+                                                           Restart(node_id))
+                if new != x or sends or timer_ops:
+                    return False
+        return True
 
     def nodes_of(self, state):
         """The node states of ``state``: all that properties marked ``about_nodes`` read."""
         return state[0]
 
     def _canonical(self, pairs):
-        """With symmetry, each next state in canonical form."""
+        """With symmetry, each next state in canonical form (pairs, or triples whose third
+        item is a set of message numbers to rename with it)."""
         if self.symmetry is None:
             return pairs
-        canonical, known = self.symmetry.canonical, self._canonical_seen
+        sym, known = self.symmetry, self._canonical_seen
         out = []
-        for action, nxt in pairs:
+        for pair in pairs:
+            nxt = pair[1]
             if nxt not in known:          # a state already returned is canonical: skip the work
-                nxt = canonical(nxt)
+                nxt, p = sym.canonical_with(nxt)
                 known.add(nxt)
-            out.append((action, nxt))
+                if len(pair) == 2:
+                    pair = (pair[0], nxt)
+                else:
+                    pair = (pair[0], nxt, pair[2] if p == -1 or not pair[2]
+                            else sym._renamed_flight(p, pair[2]))
+            out.append(pair)
         return out
 
     def _successors(self, state, count_loops=False):
@@ -419,15 +519,12 @@ class NodeModel:
         number, then timers, crashes, restarts.  A delivery that changes nothing returns
         ``state`` itself; with ``count_loops``, those are only counted:
         (how many, the other pairs)."""
-        if count_loops and self._set_network and not self.controls.drop:
-            loops, out = self._changing_deliveries(state)
-        else:
-            loops, out = 0, self._deliveries(state)
-            if count_loops:
-                loops = sum(1 for _, nxt in out if nxt is state)
-                out = [pair for pair in out if pair[1] is not state]
+        out = self._deliveries(state)
         self._other_steps(state, out)
-        return (loops, out) if count_loops else out
+        if not count_loops:
+            return out
+        pairs = [pair for pair in out if pair[1] is not state]
+        return len(out) - len(pairs), pairs
 
     def _deliveries(self, state) -> list:
         """Deliver (and, with drop, lose) each message in flight, in order of number."""
@@ -458,24 +555,31 @@ class NodeModel:
                 out.append((drop[k], (nodes, f, timers, crashed, crashes)))
         return out
 
-    def _changing_deliveries(self, state) -> tuple:
-        """(how many deliveries change nothing, the others as (action, next state) pairs)
-        on a duplicating network without drops: the explorer's fast path.
+    def _changing_deliveries(self, state, asleep, only=-1, saturated=False) -> tuple:
+        """(how many deliveries need no look, the others as (action, next state, asleep)
+        triples) on a duplicating network without drops: the explorer's fast path.
 
         A message that node state X ignores (nothing changes, nothing is sent) is noted
         once in ``_silent[X]``; afterwards such messages are counted with one AND of two
-        integers instead of being delivered one by one."""
+        integers instead of being delivered one by one.  So are the messages in ``asleep``.
+
+        What may sleep after delivering message k to node i: what slept here, and every
+        message delivered before k (smaller numbers come first), unless it goes to node i.
+        Deliveries to different nodes commute on a duplicating network (each changes only
+        its own node and adds messages to a set), so delivering such a message after k
+        leads where delivering it before k led, and the explorer has that state already."""
         nodes, flight, timers, crashed, crashes = state
         outcomes, to, entries, deliver = self._outcomes, self._to, self._entries, self._deliver
-        silent, incoming, ids = self._silent, self._incoming_set, self.ids
+        silent, incoming, ids, idle = self._silent, self._incoming_set, self.ids, self._idle
         deliverable = candidates = 0
         for i, x in enumerate(nodes):
             if crashed and ids[i] in crashed:
                 continue
             mine = flight & incoming[i]
             deliverable |= mine
-            candidates |= mine & ~silent.get(x, 0)
-        loops = (deliverable & ~candidates).bit_count()
+            candidates |= mine & ~silent.get(x, 0) & ~(idle.get(x, 0) if saturated else 0)
+        skipped = (deliverable & ~(candidates & ~asleep)).bit_count()
+        candidates &= ~asleep & only
         out = []
         while candidates:
             low = candidates & -candidates
@@ -490,13 +594,14 @@ class NodeModel:
             if outcome[0] == x and not outcome[2]:
                 if not outcome[3]:
                     silent[x] = silent.get(x, 0) | low     # ignored: now and every time
-                    loops += 1
+                    skipped += 1
                     continue
                 if not outcome[3] & ~flight:                # its answers are in flight
-                    loops += 1
+                    skipped += 1
                     continue
-            out.append((deliver[k], self._apply(state, i, outcome, flight, timers)))
-        return loops, out
+            out.append((deliver[k], self._apply(state, i, outcome, flight, timers),
+                        (asleep | (deliverable & (low - 1))) & ~incoming[i]))
+        return skipped, out
 
     def _apply(self, state, i, outcome, flight, timers, changed=False):
         """The state after node i took a step with this outcome, starting from ``flight``
@@ -504,7 +609,7 @@ class NodeModel:
         ``changed``: treat node i as changed even if its state is the same (timers and
         restarts), so that messages it now calls obsolete are forgotten."""
         nodes, _, _, crashed, crashes = state
-        new, sends, timer_ops, as_set, _ = outcome
+        new, sends, timer_ops, as_set, receivers = outcome
         changed = changed or new != nodes[i]
         after = nodes[:i] + (new,) + nodes[i + 1:] if changed else nodes
         if sends:
@@ -512,11 +617,24 @@ class NodeModel:
         if timer_ops:
             timers = self._set_timers(timer_ops, timers)
         if self._prunable and (changed or sends):
-            flight = self._prune(after, flight, i if changed else None, outcome)
+            # forget what has become obsolete: messages to node i, if it changed, and
+            # messages just sent (see _dead_to)
+            dead_to, dead = self._dead, 0
+            if changed and i in self._prunable:
+                dead = dead_to.get(new)
+                if dead is None:
+                    dead = self._dead_to(i, new)
+            for j in receivers:
+                gone = dead_to.get(after[j])
+                dead |= (self._dead_to(j, after[j]) if gone is None else gone) & as_set
+            if dead:
+                flight = flight & ~dead if self._set_network else tuple(
+                    [k for k in flight if not dead >> k & 1])
         return (after, flight, timers, crashed, crashes)
 
-    def _other_steps(self, state, out) -> None:
-        """Add the timers that may fire, the crashes and the restarts to ``out``."""
+    def _other_steps(self, state, out, *asleep) -> None:
+        """Add the timers that may fire, the crashes and the restarts to ``out`` (as triples
+        ending with ``asleep`` if it is given)."""
         nodes, flight, timers, crashed, crashes = state
         controls, ids, to = self.controls, self.ids, self._to
         if controls.timers_may_fire(() if self._set_network else (
@@ -528,7 +646,8 @@ class NodeModel:
                 i = self._index[node_id]
                 outcome = self._outcome(i, nodes[i], ("timer", k), timer, None, self._fire[k])
                 out.append((self._fire[k], self._apply(state, i, outcome, flight,
-                                                       _remove_one(timers, k), changed=True)))
+                                                       _remove_one(timers, k), changed=True))
+                           + asleep)
         if crashes < controls.max_crashes:
             for i, node_id, action in self._crash_pool:
                 if node_id in crashed:
@@ -536,7 +655,7 @@ class NodeModel:
                 new = self._outcome(i, nodes[i], "crash", None, None, action)[0]
                 t = tuple(k for k in timers if self._timer_entries[k][0] != node_id)
                 out.append((action, (nodes[:i] + (new,) + nodes[i + 1:], flight, t,
-                                     crashed | {node_id}, crashes + 1)))
+                                     crashed | {node_id}, crashes + 1)) + asleep)
         if controls.restart and crashed:
             for node_id, action in self._restarts:
                 if node_id not in crashed:
@@ -544,7 +663,7 @@ class NodeModel:
                 i = self._index[node_id]
                 outcome = self._outcome(i, nodes[i], "restart", None, None, action)
                 after = self._apply(state, i, outcome, flight, timers, changed=True)
-                out.append((action, after[:3] + (crashed - {node_id}, crashes)))
+                out.append((action, after[:3] + (crashed - {node_id}, crashes)) + asleep)
 
     def view(self, state) -> SystemState:
         """What invariants see: a state whose nodes, messages and timers can be read."""

@@ -135,14 +135,17 @@ class Symmetry:
             position += 1
         return out
 
-    def rename(self, state, p):
-        """The state with the p-th renaming applied."""
-        nodes, flight, timers, crashed, crashes = state
-        new = [0] * len(nodes)
-        for i, where in enumerate(self.moves[p]):
-            new[where] = self._node(p, nodes[i])
+    def rename(self, state, p, nodes=None):
+        """The state with the p-th renaming applied (``nodes``: its node states renamed, if
+        already known)."""
+        old_nodes, flight, timers, crashed, crashes = state
+        if nodes is None:
+            new = [0] * len(old_nodes)
+            for i, where in enumerate(self.moves[p]):
+                new[where] = self._node(p, old_nodes[i])
+            nodes = tuple(new)
         names = self.names[p]
-        return (tuple(new), self._renamed_flight(p, flight),
+        return (nodes, self._renamed_flight(p, flight),
                 tuple(sorted([self._timer(p, k) for k in timers])),
                 frozenset(names.get(n, n) for n in crashed), crashes)
 
@@ -157,20 +160,33 @@ class Symmetry:
         best = self._by_nodes.get(nodes)
         if best is None:
             best = self._by_nodes[nodes] = self._smallest_nodes(nodes)
-        ties = best[1]
+        best_nodes, ties = best
         if ties is _IDENTITY:
             return state, -1
         if len(ties) == 1:
-            return self.rename(state, ties[0]), ties[0]
+            return self.rename(state, ties[0], best_nodes), ties[0]
         best = None
-        members = self.model._members
-        for p in ties:
-            candidate = state if p == -1 else self.rename(state, p)
-            key = (tuple(members(candidate[1])), candidate[2], tuple(sorted(candidate[3])),
-                   candidate[4])
-            if best is None or key < best[0]:
-                best = (key, candidate, p)
-        return best[1], best[2]
+        for p in ties:       # renamings that give the same nodes: compare the rest
+            candidate = state if p == -1 else self.rename(state, p, best_nodes)
+            if best is None or self._smaller(candidate, best[0]):
+                best = (candidate, p)
+        return best
+
+    def _smaller(self, a, b) -> bool:
+        """Is state a smaller than state b (same nodes)?  Messages in flight compared as
+        sorted tuples of numbers, then timers, crashed nodes, crash count."""
+        if a[1] != b[1]:
+            if not self.model._set_network:
+                return a[1] < b[1]
+            # As sorted tuples: they agree up to the smallest number in one set but not
+            # the other.  The set holding it is smaller, unless the other set holds nothing
+            # larger (then the other is a prefix of it, and smaller).
+            differ = a[1] ^ b[1]
+            low = differ & -differ
+            holder, other = (a[1], b[1]) if a[1] & low else (b[1], a[1])
+            holder_smaller = other >= low << 1
+            return holder_smaller if holder == a[1] else not holder_smaller
+        return (a[2], tuple(sorted(a[3])), a[4]) < (b[2], tuple(sorted(b[3])), b[4])
 
     def _smallest_nodes(self, nodes):
         """The smallest renaming of a tuple of node states, and every renaming that gives
