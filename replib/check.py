@@ -84,6 +84,7 @@ class Result:
     complete: bool       # True when every reachable state (within max_depth) was explored
     note: str
     seconds: float
+    covering: bool = False   # from the covering search (reduce=True): states = explored ones
 
     @property
     def ok(self) -> bool:
@@ -91,8 +92,12 @@ class Result:
 
     def summary(self) -> str:
         """A stable, printable account (no timings, so notebooks can compare it)."""
-        lines = [f"{self.states:,} states, {self.transitions:,} transitions, "
-                 f"max depth {self.max_depth}: {self.note}"]
+        if self.covering:
+            lines = [f"{self.states:,} states explored, {self.transitions:,} transitions: "
+                     f"{self.note}"]
+        else:
+            lines = [f"{self.states:,} states, {self.transitions:,} transitions, "
+                     f"max depth {self.max_depth}: {self.note}"]
         if self.violation:
             lines.append(f"VIOLATION of '{self.violation.name}' "
                          f"(shortest path: {_steps(len(self.violation.path))})")

@@ -146,12 +146,12 @@ def explore_covering(model, invariants, goals, max_states=None, progress=True) -
     if reached:
         _shortest_goal_paths(model, reached, found)
     nodes = len(checked_nodes)
-    note = (f"every reachable state covered: {nodes:,} combinations of node states, "
-            f"all checked (reduce=True)" if complete else
+    note = (f"every reachable state is covered by one of them; all {nodes:,} combinations "
+            f"of node states checked (reduce=True)" if complete else
             f"stopped at the state limit ({max_states:,} states): incomplete")
     return Result(states=explored, transitions=transitions, max_depth=0, violation=None,
                   goals=found, complete=complete, note=note,
-                  seconds=time.perf_counter() - started)
+                  seconds=time.perf_counter() - started, covering=True)
 
 
 def _shortest_goal_paths(model, goals, found) -> None:

@@ -49,7 +49,14 @@ class SystemState(tuple):
 
     @property
     def nodes(self) -> tuple:
-        return tuple(map(self._model._node_states.__getitem__, self[0]))
+        model = self._model
+        numbers = self[0]
+        last = model._last_nodes           # properties often ask again about one state
+        if last[0] is numbers:
+            return last[1]
+        nodes = tuple(map(model._node_states.__getitem__, numbers))
+        model._last_nodes = (numbers, nodes)
+        return nodes
 
     def node(self, node_id):
         model = self._model
@@ -131,6 +138,8 @@ class NodeModel:
         self._incoming_set = [0 for _ in self.ids]       # the same, as a set (an integer)
         self._silent = {}       # node state -> the messages it ignores, as a set (see below)
         self._idle = {}         # node state -> the messages it only answers (covering search)
+        self._quiet = {}        # node state -> does a crash and restart change nothing?
+        self._met = set()       # next states met by the covering search before saturating
         self._sorted = {}       # node state -> the messages sorted into _idle or not
         self._timer_entries, self._timer_numbers, self._fire = [], {}, []
         self._outcomes = {}     # (node state, what happened) -> (new node state, effects)
@@ -139,6 +148,7 @@ class NodeModel:
         self._crash_pool = tuple((self._index[n], n, Crash(n)) for n in pool)
         self._restarts = tuple((n, Restart(n)) for n in self.ids)
         self._state_type = type("SystemState", (SystemState,), {"__slots__": (), "_model": self})
+        self._last_nodes = (None, None)     # (node numbers, node states) last read
         self._initial = None
         # nodes whose class can declare messages obsolete (Node.obsolete overridden)
         self._prunable = frozenset(i for i, n in enumerate(self._workers)
@@ -404,10 +414,15 @@ class NodeModel:
         search: each next state saturated (every idle delivery taken) and canonical.
         Drops are left out: losing a message gives a state that ``state`` covers."""
         skipped, triples = self._changing_deliveries(state, 0, saturated=True)
-        self._other_steps(state, triples, 0)
+        skipped += self._other_steps(state, triples, 0, quiet_crashes=False)
         index, flight = self._index, state[1]
         out = []
+        met = self._met
         for action, nxt, _ in triples:
+            if nxt in met:            # met before, saturated and handled then
+                skipped += 1
+                continue
+            met.add(nxt)
             i = index[action.dst if type(action) is Deliver else action.node]
             out.append((action, self._saturate(nxt, i, nxt[1] & ~flight)))
         return skipped, self._canonical(out)
@@ -469,12 +484,25 @@ class NodeModel:
         if idle:
             self._idle[x] = self._idle.get(x, 0) | idle
 
+    def quiet(self, i, x) -> bool:
+        """Would node i in state x crash without changing (it keeps all it knows on disk)
+        and restart without changing or sending anything?  Then being down only takes
+        possibilities away."""
+        known = self._quiet.get(x)
+        if known is None:
+            node_id = self.ids[i]
+            crashed = self._outcome(i, x, "crash", None, None, Crash(node_id))[0]
+            new, sends, timer_ops, _, _ = self._outcome(i, x, "restart", None, None,
+                                                       Restart(node_id))
+            known = self._quiet[x] = crashed == x and new == x and not sends and not timer_ops
+        return known
+
     def covers(self, a, b) -> bool:
         """Can state ``a`` do everything state ``b`` can (both with the same node states)?
         Yes if it has at least b's messages in flight and pending timers, has used no more
         crashes, and every node down in b but up in a would restart without changing or
         sending anything (so that being up is only more possibilities)."""
-        if b[1] & ~a[1] or a[4] > b[4]:
+        if a[0] != b[0] or b[1] & ~a[1] or a[4] > b[4]:
             return False
         if a[2] != b[2] and not set(b[2]) <= set(a[2]):
             return False
@@ -486,7 +514,7 @@ class NodeModel:
                 x = b[0][i]
                 new, sends, timer_ops, _, _ = self._outcome(i, x, "restart", None, None,
                                                            Restart(node_id))
-                if new != x or sends or timer_ops:
+                if new != x or sends or timer_ops:      # restarting would do something
                     return False
         return True
 
@@ -632,9 +660,12 @@ class NodeModel:
                     [k for k in flight if not dead >> k & 1])
         return (after, flight, timers, crashed, crashes)
 
-    def _other_steps(self, state, out, *asleep) -> None:
+    def _other_steps(self, state, out, *asleep, quiet_crashes=True) -> int:
         """Add the timers that may fire, the crashes and the restarts to ``out`` (as triples
-        ending with ``asleep`` if it is given)."""
+        ending with ``asleep`` if it is given).  With ``quiet_crashes=False``, leave out the
+        crashes that change nothing (see ``quiet``): the state covers what they lead to.
+        Return how many were left out."""
+        left_out = 0
         nodes, flight, timers, crashed, crashes = state
         controls, ids, to = self.controls, self.ids, self._to
         if controls.timers_may_fire(() if self._set_network else (
@@ -652,6 +683,10 @@ class NodeModel:
             for i, node_id, action in self._crash_pool:
                 if node_id in crashed:
                     continue
+                if not quiet_crashes and self.quiet(i, nodes[i]) and not any(
+                        self._timer_entries[k][0] == node_id for k in timers):
+                    left_out += 1
+                    continue
                 new = self._outcome(i, nodes[i], "crash", None, None, action)[0]
                 t = tuple(k for k in timers if self._timer_entries[k][0] != node_id)
                 out.append((action, (nodes[:i] + (new,) + nodes[i + 1:], flight, t,
@@ -664,6 +699,7 @@ class NodeModel:
                 outcome = self._outcome(i, nodes[i], "restart", None, None, action)
                 after = self._apply(state, i, outcome, flight, timers, changed=True)
                 out.append((action, after[:3] + (crashed - {node_id}, crashes)) + asleep)
+        return left_out
 
     def view(self, state) -> SystemState:
         """What invariants see: a state whose nodes, messages and timers can be read."""
