@@ -21,7 +21,8 @@ Models, the same node classes the simulator runs:
 Each run is in a fresh process so that its peak memory (max RSS) is its own.  Targets:
 >= 50,000 distinct states/s on the Paxos models; at most 1.5 GB per million states; the
 chapter's configuration checked completely in under 60 s.  Absolute times move with the
-machine's load (``uptime`` is printed); compare the ratios of a --against run.
+machine's load (the load average is printed, and each run's CPU seconds, which a busy
+machine disturbs less); compare the ratios of a --against run.
 """
 
 from __future__ import annotations
@@ -114,17 +115,17 @@ def main():
     against = sys.argv[sys.argv.index("--against") + 1] if "--against" in sys.argv else None
     old_root = checkout(against) if against else None
     print("load:", os.getloadavg())
-    header = (f"{'model':<54} {'states':>10} {'transitions':>12} {'s':>7} {'states/s':>9} "
-              f"{'vs 50k':>7} {'peak MB':>8} {'MB/M st':>8}  complete")
+    header = (f"{'model':<54} {'states':>10} {'transitions':>12} {'s':>7} {'cpu s':>7} "
+              f"{'states/s':>9} {'vs 50k':>7} {'peak MB':>8} {'MB/M st':>8}  complete")
     if against:
-        header += f"   {against}: s, states/s, peak MB; speed-up"
+        header += f"   {against}: s, cpu s, states/s, peak MB; speed-up (wall, cpu)"
     print(header)
     measured = {}
     for name, model in runs(quick):
         m = measured[name] = measure(ROOT, model)
         rate = m["states"] / m["seconds"]
         line = (f"{name:<54} {m['states']:>10,} {m['transitions']:>12,} {m['seconds']:>7.2f} "
-                f"{rate:>9,.0f} {rate / 50000:>6.2f}x {m['rss_mb']:>8.0f} "
+                f"{m['cpu']:>7.2f} {rate:>9,.0f} {rate / 50000:>6.2f}x {m['rss_mb']:>8.0f} "
                 f"{m['rss_mb'] / max(m['states'], 1) * 1e6:>8,.0f}  {m['complete']}")
         if against:
             o = measure(old_root, model)
@@ -132,8 +133,9 @@ def main():
                 line += "   (not in that revision)"
             else:
                 same = "" if o["summary"] == m["summary"] else "  DIFFERENT RESULT"
-                line += (f"   {o['seconds']:7.2f} {o['states'] / o['seconds']:>9,.0f} "
-                         f"{o['rss_mb']:>6.0f}; x{o['seconds'] / m['seconds']:.2f}{same}")
+                line += (f"   {o['seconds']:7.2f} {o['cpu']:7.2f} {o['states'] / o['seconds']:>9,.0f} "
+                         f"{o['rss_mb']:>6.0f}; x{o['seconds'] / m['seconds']:.2f}, "
+                         f"x{o['cpu'] / m['cpu']:.2f}{same}")
         print(line, flush=True)
     plain, sym = (measured["paxos: 2x1 ballots, dup (complete)"],
                   measured["paxos: 2x1 ballots, dup, symmetric (complete)"])

@@ -248,16 +248,16 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             steps = [(action, nxt, 0) for action, nxt in model.successors(state)]
         for action, nxt, sleep in steps:
             transitions += 1
-            known = len(parents)
-            parents.setdefault(nxt, (state, action))   # one hash instead of two
-            if len(parents) == known:
-                if nxt in asleep:        # found again before its turn: only what sleeps
-                    sleep &= asleep[nxt]                 # on both ways may sleep
+            if nxt in parents:
+                waiting = asleep.get(nxt)
+                if waiting is not None:  # found again before its turn: only what sleeps
+                    sleep &= waiting                     # on both ways may sleep
                     if sleep:
                         asleep[nxt] = sleep
                     else:
                         del asleep[nxt]
                 continue
+            parents[nxt] = (state, action)
             if sleep:
                 asleep[nxt] = sleep
             if depth + 1 > deepest:

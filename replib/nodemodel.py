@@ -142,6 +142,7 @@ class NodeModel:
         self._met = set()       # next states met by the covering search before saturating
         self._sorted = {}       # node state -> the messages sorted into _idle or not
         self._timer_entries, self._timer_numbers, self._fire = [], {}, []
+        self._timer_keys = []   # timer number -> its key in _outcomes
         self._outcomes = {}     # (node state, what happened) -> (new node state, effects)
         self._timer_results = {}    # (timer operations, pending timers) -> pending timers
         pool = self.ids if self.controls.crashable is None else self.controls.crashable
@@ -194,6 +195,7 @@ class NodeModel:
             number = self._timer_numbers[entry] = len(self._timer_entries)
             self._timer_entries.append(entry)
             self._fire.append(Fire(*entry))
+            self._timer_keys.append(("timer", number))
         return number
 
     def _members(self, flight) -> tuple:
@@ -262,7 +264,7 @@ class NodeModel:
     def _set_timers(self, timer_ops, timers) -> tuple:
         """Apply a handler's timer operations to the pending timers (remembered: few
         combinations of the two occur)."""
-        key = (timer_ops, timers)
+        key = (id(timer_ops), timers)   # the operations are kept in _outcomes: ids last
         after = self._timer_results.get(key)
         if after is None:
             after = self._timer_results[key] = self._apply_timer_ops(timer_ops, timers)
@@ -338,7 +340,7 @@ class NodeModel:
                                        f"{type(exc).__name__}: {exc}") from exc
                 outcome = self._compact(n.id, effects)
                 flight = self._send(flight, (None,) + outcome)
-                timers = self._set_timers(outcome[1], timers)
+                timers = self._apply_timer_ops(outcome[1], timers)
                 numbers.append(self._node_number(n))
             numbers = tuple(numbers)
             for i in self._prunable:          # forget what is obsolete from the start
@@ -599,6 +601,7 @@ class NodeModel:
         nodes, flight, timers, crashed, crashes = state
         outcomes, to, entries, deliver = self._outcomes, self._to, self._entries, self._deliver
         silent, incoming, ids, idle = self._silent, self._incoming_set, self.ids, self._idle
+        prunable, dead_to = self._prunable, self._dead
         deliverable = candidates = 0
         for i, x in enumerate(nodes):
             if crashed and ids[i] in crashed:
@@ -627,7 +630,21 @@ class NodeModel:
                 if not outcome[3] & ~flight:                # its answers are in flight
                     skipped += 1
                     continue
-            out.append((deliver[k], self._apply(state, i, outcome, flight, timers),
+            # the next state: what _apply does, written out (the explorer's hot path)
+            new, sends, timer_ops, as_set, receivers = outcome
+            f = flight | as_set
+            if new != x:
+                after = nodes[:i] + (new,) + nodes[i + 1:]
+                if i in prunable:
+                    dead = dead_to.get(new)
+                    f &= ~(self._dead_to(i, new) if dead is None else dead)
+            else:
+                after = nodes
+            for j in receivers:
+                dead = dead_to.get(after[j])
+                f &= ~((self._dead_to(j, after[j]) if dead is None else dead) & as_set)
+            out.append((deliver[k], (after, f, self._set_timers(timer_ops, timers)
+                                     if timer_ops else timers, crashed, crashes),
                         (asleep | (deliverable & (low - 1))) & ~incoming[i]))
         return skipped, out
 
@@ -675,7 +692,10 @@ class NodeModel:
                 if node_id in crashed:
                     continue
                 i = self._index[node_id]
-                outcome = self._outcome(i, nodes[i], ("timer", k), timer, None, self._fire[k])
+                outcome = self._outcomes.get((nodes[i], self._timer_keys[k]))
+                if outcome is None:
+                    outcome = self._outcome(i, nodes[i], self._timer_keys[k], timer, None,
+                                            self._fire[k])
                 out.append((self._fire[k], self._apply(state, i, outcome, flight,
                                                        _remove_one(timers, k), changed=True))
                            + asleep)
