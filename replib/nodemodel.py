@@ -141,6 +141,7 @@ class NodeModel:
         self._quiet = {}        # node state -> does a crash and restart change nothing?
         self._met = set()       # next states met by the covering search before saturating
         self._sorted = {}       # node state -> the messages sorted into _idle or not
+        self._answered = {}     # (node state, messages it handles idly) -> its answers
         self._timer_entries, self._timer_numbers, self._fire = [], {}, []
         self._timer_keys = []   # timer number -> its key in _outcomes
         self._outcomes = {}     # (node state, what happened) -> (new node state, effects)
@@ -442,7 +443,7 @@ class NodeModel:
         else:
             work = (flight & self._incoming_set[changed]) | sent
         incoming, ids, outcomes = self._incoming_set, self.ids, self._outcomes
-        sorted_out, idle_of = self._sorted, self._idle
+        sorted_out, idle_of, answered = self._sorted, self._idle, self._answered
         while work:
             answers = 0
             for j, x in enumerate(nodes):
@@ -453,10 +454,11 @@ class NodeModel:
                 if unsorted:
                     self._sort_idle(j, x, unsorted)
                 idle = mine & idle_of.get(x, 0)
-                while idle:
-                    low = idle & -idle
-                    idle ^= low
-                    answers |= outcomes[(x, low.bit_length() - 1)][3]
+                if idle:
+                    said = answered.get((x, idle))
+                    if said is None:
+                        said = answered[(x, idle)] = self._answers(x, idle)
+                    answers |= said
             answers &= ~flight
             for j in self._prunable:              # answers their receiver calls obsolete
                 if answers & incoming[j]:
@@ -465,6 +467,15 @@ class NodeModel:
             flight |= answers
             work = answers
         return (nodes, flight, timers, crashed, crashes)
+
+    def _answers(self, x, idle) -> int:
+        """What node state x answers to the set ``idle`` of messages it handles idly."""
+        answers = 0
+        while idle:
+            low = idle & -idle
+            idle ^= low
+            answers |= self._outcomes[(x, low.bit_length() - 1)][3]
+        return answers
 
     def _sort_idle(self, i, x, messages) -> None:
         """Find out which of ``messages`` (a set) node i in state x handles idly: it does
@@ -608,7 +619,8 @@ class NodeModel:
                 continue
             mine = flight & incoming[i]
             deliverable |= mine
-            candidates |= mine & ~silent.get(x, 0) & ~(idle.get(x, 0) if saturated else 0)
+            candidates |= mine & ~silent.get(x, 0) & ~idle.get(x, 0) if saturated else \
+                mine & ~silent.get(x, 0)
         skipped = (deliverable & ~(candidates & ~asleep)).bit_count()
         candidates &= ~asleep & only
         out = []
