@@ -18,6 +18,13 @@ visits far fewer states, because of two facts about such a network:
    moment while the receiver stays as it is, and only adds messages; so the search takes
    every idle delivery at once ("saturates" the state), which makes the state cover more.
 
+Losing a message (``drop=True``) only gives a state that the state before covers, so the
+search never takes that step.  It explores breadth-first; a state waiting its turn that a
+newly found state covers is dropped, and a newly found state that a kept one covers is not
+kept.  Why nothing is missed: if state B covers state A, whatever A does next B can do too,
+and what B reaches covers what A reaches; so, step by step along any run, the run's state
+is covered by a state the search explored.
+
 So every reachable state is covered by a state the search explored, with the same node
 states: the invariants see every combination of node states that can occur, and nothing
 that cannot (every state explored is a real one).  What is lost is the step count: a

@@ -539,7 +539,8 @@ def check_paxos(proposers: int = 2, ballots: int = 1, crashes: int = 0, acceptor
     max_depth: check only the runs of up to that many steps (every one of them), for
     configurations too big to finish.  reduce: explore only the states no other state
     covers (``replib.covering``): the same verdict and shortest paths, far fewer states;
-    this is what makes 2 proposers x 2 numbers with a crash finish in under a minute."""
+    it checks 2 proposers x 2 numbers with a crash completely (1.5 million states explored
+    instead of tens of millions, in about a minute and a half on a laptop-class core)."""
     from ..actions import Controls
     from ..check import check
     whole_number("crashes", crashes, 0)
