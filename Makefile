@@ -54,14 +54,23 @@ notebooks: $(STAMP)
 
 # Lecture mode: Voila runs the chapter in a fresh kernel and shows its Markdown, outputs and live
 # widgets without the code. It opens a browser where there is a display and prints the address either
-# way (add LECTURE_ARGS="--Voila.ip=0.0.0.0" to reach it from another machine). Unlike JupyterLab it
-# does not refuse to run as root, so it needs no --allow-root. NB=05 picks notebooks/05-*.ipynb;
+# way. It listens on this machine only; to reach it from another one (the room's projector), listen on
+# every address WITH a token: LECTURE_ARGS="--Voila.ip=0.0.0.0 --token" (Voila makes a random token
+# and prints the address to open, token included). Without a token anyone who reaches the port could
+# run code in its kernels, so make lecture refuses any other address without one. Unlike JupyterLab
+# it does not refuse to run as root, so it needs no --allow-root. NB=05 picks notebooks/05-*.ipynb;
 # without NB it serves notebooks/ as a list of chapters.
 LECTURE_NB = $(if $(strip $(NB)),$(firstword $(wildcard notebooks/$(firstword $(NB))-*.ipynb notebooks/$(firstword $(NB)))),notebooks/)
 NO_BROWSER := $(if $(DISPLAY)$(WAYLAND_DISPLAY)$(filter Darwin,$(shell uname -s 2>/dev/null)),,--no-browser)
+LOCAL_IPS := localhost 127.0.0.1 ::1 [::1]
+# the addresses asked for beyond this machine (the "--ip ADDR" form counts as one: its address is unread)
+LECTURE_EXPOSED = $(strip $(filter-out $(LOCAL_IPS),$(patsubst --Voila.ip=%,%,$(patsubst --ip=%,%,\
+  $(filter --ip=% --Voila.ip=%,$(LECTURE_ARGS))))) $(filter --ip --Voila.ip --ip= --Voila.ip=,$(LECTURE_ARGS)))
+LECTURE_TOKEN = $(filter --token --token=% --Voila.token=% --Voila.auto_token=True,$(LECTURE_ARGS))
 
 lecture: $(STAMP)
 	@test -n "$(LECTURE_NB)" || { echo "make lecture: no notebook notebooks/$(firstword $(NB))-*.ipynb; chapters: $(notdir $(wildcard notebooks/[0-9][0-9]-*.ipynb))" >&2; exit 1; }
+	$(if $(LECTURE_EXPOSED),$(if $(LECTURE_TOKEN),,$(error make lecture: LECTURE_ARGS="$(LECTURE_ARGS)" would let anyone who reaches this machine run code in Voila's kernels, without a token. Add --token (Voila makes a random one and prints the address to open, token included): make lecture NB=$(NB) LECTURE_ARGS="$(LECTURE_ARGS) --token")))
 	$(VENV)/bin/voila $(LECTURE_NB) $(NO_BROWSER) $(LECTURE_ARGS)
 
 # Static HTML of the whole course (tools/export_html.py: executes each student copy, stores its widget

@@ -24,7 +24,9 @@ times (timeit's measure: the run least disturbed by other processes).
 
 Targets: replib at least 2x idiomatic SimPy and 1.3x callback SimPy (median of the rounds).
 
-Run: .venv/bin/python bench/bench_sim.py [--profile]
+Run: .venv/bin/python bench/bench_sim.py [--profile | --profile=FILE]
+(--profile prints a cProfile of the replib run instead, kept in memory; --profile=FILE also
+saves it to FILE, e.g. for snakeviz.)
 """
 
 from __future__ import annotations
@@ -142,11 +144,16 @@ def run_simpy_callbacks():
 # ---- measuring -------------------------------------------------------------------------------
 
 def main():
-    if "--profile" in sys.argv:
+    profile = [a for a in sys.argv[1:] if a == "--profile" or a.startswith("--profile=")]
+    if profile:
         import cProfile
         import pstats
-        cProfile.run("run_replib()", "/tmp/bench_sim.prof")
-        pstats.Stats("/tmp/bench_sim.prof").sort_stats("tottime").print_stats(18)
+        profiler = cProfile.Profile()
+        profiler.runcall(run_replib)
+        stats = pstats.Stats(profiler)
+        if profile[0].startswith("--profile="):
+            stats.dump_stats(profile[0].split("=", 1)[1])   # only where the reader asked
+        stats.sort_stats("tottime").print_stats(18)
         return
     print("load:", os.getloadavg())
     print(f"workload: ring of {NODES} nodes, {TOKENS} tokens each, {HOPS} hops per token, "

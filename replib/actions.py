@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .validate import boolean, names, whole_number
+
 
 @dataclass(frozen=True)
 class Deliver:
@@ -94,20 +96,20 @@ class Controls:
     timers: bool | str = True
 
     def __post_init__(self):
-        if not isinstance(self.max_crashes, int) or self.max_crashes < 0:
-            raise ValueError(f"max_crashes must be a whole number >= 0, got {self.max_crashes!r}")
+        for name in ("drop", "duplicate", "restart"):
+            boolean(name, getattr(self, name))
+        whole_number("max_crashes", self.max_crashes, 0)
         if self.crashable is not None:
-            object.__setattr__(self, "crashable", tuple(self.crashable))
-        if self.timers not in TIMER_MODES:
+            object.__setattr__(self, "crashable", names("crashable", self.crashable))
+        if not (isinstance(self.timers, bool) or self.timers == "synchronous"):   # not 1, not 0
             raise ValueError(f"timers must be True, False or 'synchronous', got {self.timers!r}")
         if self.timers == "synchronous" and self.duplicate:
             raise ValueError("timers='synchronous' cannot go with duplicate=True: a duplicating "
                              "network keeps every message in flight, so no timer could ever fire")
 
     def validate(self, ids) -> None:
-        unknown = [n for n in (self.crashable or ()) if n not in ids]
-        if unknown:
-            raise ValueError(f"crashable names unknown node(s) {unknown}; nodes are {list(ids)}")
+        if self.crashable is not None:
+            names("crashable", self.crashable, known=ids)
 
     def timers_may_fire(self, deliverable) -> bool:
         """May timers fire now?  ``deliverable``: the receivers of the messages in flight

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .node import Node
+from .validate import finite_time
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,9 @@ class Client(Node):
 
     def __init__(self, id: str, server: str, ops, think: float = 0.0, timeout: float | None = None):
         super().__init__(id)
-        if not isinstance(think, (int, float)) or think < 0:
-            raise ValueError(f"client {id!r}: think time must be >= 0, got {think!r}")
-        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ValueError(f"client {id!r}: timeout must be None or > 0, got {timeout!r}")
+        finite_time(f"client {id!r}: think", think, zero_ok=True)
+        if timeout is not None:
+            finite_time(f"client {id!r}: timeout (None: wait forever)", timeout)
         self.server = server
         self.ops = tuple(ops)
         self.think = think

@@ -12,14 +12,15 @@ from .node import Node
 from .protocols.forwarding import Forward, ForwardAck, Replica, Server, forwarding_system
 from .sim import Simulation
 from .trace import Trace
-from .viz import describe, show, space_time, topology, topology_of
+from .viz import describe, lint, show, space_time, space_time_stack, topology, topology_of
 from .viz.charts import bars, latency_distributions, lines, percentile, timeline
 from .widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelExplorer,
                       FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
 from .widgets.replication import ReplicationExplorer
+from .widgets.primary_backup import PrimaryBackupExplorer
 from .viz.phases import space_time_phases
 from .viz.quorums import draw_quorums
-from . import exercises, history
+from . import exercises, history, jepsen
 from .experiments import (atomic_commit, compare, livelock, partitions, primary_backup,
                           proposal_numbers, sync_async)
 
@@ -28,10 +29,11 @@ __all__ = [
     "Forward", "ForwardAck", "LongTail", "Network", "Node", "NodeModel", "Replica", "Reply",
     "Request", "Restart", "Server", "Simulation", "Trace", "TracePlayer", "Uniform", "check",
     "crash", "cut", "describe", "drop", "exercises", "explore", "forwarding_system", "heal",
-    "partition", "restart", "show", "space_time", "topology", "topology_of",
-    "ReplicationExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
+    "partition", "restart", "show", "space_time", "space_time_stack", "lint", "topology",
+    "topology_of",
+    "ReplicationExplorer", "PrimaryBackupExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
     "sync_async", "primary_backup", "atomic_commit",
-    "history", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
+    "history", "jepsen", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
     "LongRun", "QuorumExplorer", "YouAreTheNetwork", "space_time_phases", "draw_quorums",
     "livelock", "partitions", "proposal_numbers", "compare", "ComparisonExplorer",
 ]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .validate import choice, finite_time, function, names, whole_number
+
 KINDS = ("crash", "restart", "partition", "heal", "cut", "drop")
 
 
@@ -26,18 +28,29 @@ class Fault:
     count: int = 1                # drop: how many
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; allowed: {', '.join(KINDS)}")
+        choice("fault kind", self.kind, KINDS)
         if self.at is not None and self.when is not None:
             raise ValueError(f"{self.kind}: give at= or when=, not both")
-        if self.at is not None and (isinstance(self.at, bool) or not isinstance(self.at, (int, float))
-                                    or not self.at >= 0):   # also refuses nan
-            raise ValueError(f"{self.kind}: at= must be a time >= 0, got {self.at!r}")
-        if self.when is not None and not callable(self.when):
-            raise ValueError(f"{self.kind}: when= must be a function of the simulation, "
-                             f"got {self.when!r}")
-        if not isinstance(self.count, int) or self.count < 1:
-            raise ValueError(f"drop: count must be a whole number >= 1, got {self.count!r}")
+        if self.at is not None:
+            finite_time(f"{self.kind}: at=", self.at, zero_ok=True)
+        if self.when is not None:
+            function(f"{self.kind}: when=", self.when)
+        if self.kind == "partition":
+            for number, group in enumerate(self.nodes, 1):
+                names(f"partition group {number}", group, at_least=1)
+        elif self.kind == "cut" and self.nodes[0] == self.nodes[1]:
+            raise ValueError(f"cut: src and dst must be two different nodes, got "
+                             f"{self.nodes[0]!r} twice")
+        elif self.kind == "drop":
+            for end, node in zip(("src", "dst"), self.nodes):
+                if node is not None and (not isinstance(node, str) or not node):
+                    raise ValueError(f"drop: {end} must be None (any node) or a node id, "
+                                     f"got {node!r}")
+            if self.msg_type is not None and (not isinstance(self.msg_type, str)
+                                              or not self.msg_type):
+                raise ValueError(f"drop: msg_type must be a message class or its name "
+                                 f"(None: any message), got {self.msg_type!r}")
+        whole_number(f"{self.kind}: count", self.count, 1)
 
     def describe(self) -> str:
         what = {
@@ -79,11 +92,8 @@ def partition(*groups, at: float | None = None, when=None) -> Fault:
     Nodes named in no group form one more group together."""
     if not groups:
         raise ValueError("partition needs at least one group, e.g. partition(['a'], ['b', 'c'])")
-    norm = []
-    for g in groups:
-        if isinstance(g, str):
-            g = (g,)
-        norm.append(tuple(g))
+    norm = [(g,) if isinstance(g, str) else names(f"partition group {n}", g, at_least=1)
+            for n, g in enumerate(groups, 1)]
     return Fault("partition", tuple(norm), at, when)
 
 
@@ -100,8 +110,6 @@ def cut(src: str, dst: str, at: float | None = None, when=None) -> Fault:
 def drop(msg_type: str | None = None, src: str | None = None, dst: str | None = None,
          count: int = 1, at: float | None = None, when=None) -> Fault:
     """Lose the next ``count`` messages of class ``msg_type`` (any, if None) from src to dst."""
-    if msg_type is not None and not isinstance(msg_type, str):
-        msg_type = getattr(msg_type, "__name__", None) or msg_type
-        if not isinstance(msg_type, str):
-            raise ValueError(f"drop: msg_type must be a message class or its name, got {msg_type!r}")
+    if isinstance(msg_type, type):
+        msg_type = msg_type.__name__
     return Fault("drop", (src, dst), at, when, msg_type=msg_type, count=count)

@@ -5,18 +5,37 @@ Chapters 01 and 02 ask three questions of a run, and this module answers them:
 * did the system lose a write it had acknowledged?  (``lost_writes``)
 * do two replicas disagree about the order of updates?  (``diverged``)
 * could one register, updated atomically, have produced what the clients saw?
-  (``linearizable`` and, key by key, ``linearizable_kv``)
+  (``linearizable`` and, key by key, ``linearizable_kv``; ``draw`` shows the verdict)
+
+Histories from Jepsen (and the course's own, for Knossos or Porcupine) go in and out
+through ``replib.jepsen``.
 
 **The representation.**  A history is a list of ``replib.trace.Operation(client, op,
 invoke, response, result)``, as ``Trace.history()`` returns it (plain 5-tuples are accepted
 too).  ``response`` is None when the answer never came.  Operations are tuples:
 
-* one register: ``("write", value)`` and ``("read",)``;
-* a key-value store: ``("write", key, value)`` and ``("read", key)``.
+* one register: ``("write", value)``, ``("read",)`` and ``("cas", expected, new)``;
+* a key-value store: ``("write", key, value)``, ``("read", key)`` and
+  ``("cas", key, expected, new)``, one register per key.
 
-A write that was acknowledged returns ``"ok"``; a read returns the value it read.
-A replica's log is the list of the operations it applied, in order, e.g.
-``[("write", 1), ("write", 2)]`` (the log of the protocols in ``replib.protocols``).
+What the answer says (Jepsen's ``:ok``, ``:fail`` and ``:info``):
+
+* ``result`` ``"ok"`` (``OK``) for a write or a cas, or the value read for a read: the
+  operation took effect once, at some instant between its invocation and its response;
+  a cas did so when the register held ``expected``, and left ``new`` in it.
+* ``result`` ``"fail"`` (``FAIL``): the operation did not take effect.  A failed cas is a
+  definite answer, as Porcupine reads Jepsen's etcd histories: at some instant of its
+  interval the register held something other than ``expected``, and nothing changed.
+  (Knossos drops failed operations altogether, which asks less of a failed cas.)  A
+  failed read or write constrains nothing.
+* indeterminate: ``response`` None (never answered; Jepsen's ``:info``), or a write or cas
+  answered with anything else (a timeout, an error): it may have taken effect at any one
+  instant after its invocation, or never.  An indeterminate cas can take effect only when
+  the register holds ``expected``; an indeterminate read constrains nothing.
+
+So "fail" is not a value a register can hold.  A replica's log is the list of the
+operations it applied, in order, e.g. ``[("write", 1), ("write", 2)]`` (the log of the
+protocols in ``replib.protocols``).
 
 **Real time.**  Operation A precedes B when A returned no later than B was invoked
 (``A.response <= B.invoke``, and A began first): a client's next operation, invoked the
@@ -36,56 +55,93 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from . import linearize
+from .linearize import ANY, INF, SAME, Step
 from .trace import Operation
+from .validate import boolean, finite_time, integer, probability, whole_number
 
-__all__ = ["OK", "Result", "diverged", "is_prefix", "linearizable", "linearizable_kv",
-           "lost_writes", "random_history", "with_stale_read"]
+__all__ = ["FAIL", "OK", "Result", "diverged", "draw", "is_prefix", "linearizable",
+           "linearizable_kv", "lost_writes", "random_history", "with_stale_read"]
 
-OK = "ok"                # the result of an acknowledged write
-_INF = float("inf")
-_ANY = object()          # the value of a read under suspicion: it may read anything
-_EXPLAIN_BUDGET = 50_000  # states spent at most on working out what a culprit could read
+OK = "ok"                # the result of a write or cas that took effect
+FAIL = "fail"            # the result of an operation that did not take effect
+_EXPLAIN_BUDGET = 50_000  # states spent at most on working out what a culprit could see
+_WALK = 8                 # cuts checked one by one before galloping to the first that fails
+MAX_HISTORY = 1_000_000   # operations (and clients) random_history makes at most
 
 
 # ---- reading the input ------------------------------------------------------------------
 
 def _operations(history) -> list[Operation]:
     """The history as Operations, or a ValueError that says what is wrong and where."""
+    return _read(history)[0]
+
+
+def _read(history):
+    """The history as Operations, and each one's ``_parse``, or a ValueError that says
+    what is wrong and where."""
     if isinstance(history, (str, bytes, Mapping)) or not hasattr(history, "__iter__"):
         raise ValueError("a history must be a list of Operation(client, op, invoke, response, "
                          f"result), as Trace.history() returns; got {history!r}")
-    ops = []
+    ops, shapes = [], []
     for n, x in enumerate(history):
         if not isinstance(x, Operation):
             if isinstance(x, (tuple, list)) and len(x) == 5:
                 x = Operation(*x)
             else:
                 raise ValueError(f"history[{n}] is not an Operation(client, op, invoke, response, "
-                                 f"result): {x!r}")
-        if not _is_time(x.invoke) or x.invoke in (_INF, -_INF):
-            raise ValueError(f"history[{n}]: invoke must be a finite number, got {x.invoke!r}")
-        if x.response is not None and (not _is_time(x.response) or x.response < x.invoke):
+                                 f"result): {x!r}; a history must be a list of Operations")
+        t = x.invoke
+        if not (type(t) in _PLAIN and -INF < t < INF or _is_time(t) and -INF < t < INF):
+            raise ValueError(f"history[{n}]: invoke must be a finite number, got {t!r}")
+        r = x.response
+        if r is not None and not (type(r) in _PLAIN and r >= t or _is_time(r) and r >= t):
             raise ValueError(f"history[{n}]: response must be None (never answered) or a "
-                             f"number >= invoke ({x.invoke!r}), got {x.response!r}")
-        _parse(x.op, f"history[{n}]")
+                             f"number >= invoke ({t!r}), got {r!r}")
+        shape = _shape(x.op)
+        if shape is None:
+            _parse(x.op, f"history[{n}]")          # raises, saying what is allowed
+        shapes.append(shape)
         ops.append(x)
-    return ops
+    return ops, shapes
+
+
+_PLAIN = (int, float)     # (a NaN fails every comparison, so these need no other check)
 
 
 def _is_time(t) -> bool:
     return isinstance(t, (int, float)) and not isinstance(t, bool) and not math.isnan(t)
 
 
-def _parse(op, where) -> tuple:
-    """(form, kind, key, value) of an operation; form is "register" or "kv"."""
-    if isinstance(op, (tuple, list)) and op and op[0] in ("read", "write"):
+def _shape(op):
+    """(form, kind, key, args) of an operation: form "register" or "kv", args the values
+    after the key: (), (value,) or (expected, new); None if it is none of the forms."""
+    if isinstance(op, (tuple, list)) and op:
         kind, n = op[0], len(op)
-        if kind == "read" and n in (1, 2):
-            return ("register", "read", None, None) if n == 1 else ("kv", "read", op[1], None)
-        if kind == "write" and n in (2, 3):
-            return ("register", "write", None, op[1]) if n == 2 else ("kv", "write", op[1], op[2])
-    raise ValueError(f"{where}: an operation must be ('write', value) / ('read',) on one register "
-                     f"or ('write', key, value) / ('read', key) on a key-value store; got {op!r}")
+        if kind == "read":
+            short = 1 if n == 1 else 0 if n == 2 else None
+        elif kind == "write":
+            short = 1 if n == 2 else 0 if n == 3 else None
+        elif kind == "cas":
+            short = 1 if n == 3 else 0 if n == 4 else None
+        else:
+            return None
+        if short == 1:
+            return "register", kind, None, tuple(op[1:])
+        if short == 0:
+            return "kv", kind, op[1], tuple(op[2:])
+    return None
+
+
+def _parse(op, where) -> tuple:
+    """``_shape`` of an operation, or a ValueError naming ``where`` it is."""
+    shape = _shape(op)
+    if shape is None:
+        raise ValueError(f"{where}: an operation must be ('write', value) / ('read',) / "
+                         f"('cas', expected, new) on one register or ('write', key, value) / "
+                         f"('read', key) / ('cas', key, expected, new) on a key-value store; "
+                         f"got {op!r}")
+    return shape
 
 
 def _logs(logs, what) -> dict:
@@ -174,15 +230,19 @@ def diverged(logs) -> list[tuple]:
 class Result:
     """The verdict of a linearizability check; ``bool(result)`` is ``result.ok``.
 
-    ok: ``order`` is a linearization (every answered operation, plus the unacknowledged
-    writes that took effect in it, in the order they took effect).
-    Not ok: the history is cut at each answer in turn (answers at the same instant: writes
-    first, then in history order), and the first cut that has no valid order is blamed.
-    ``prefix`` is that cut (the operations invoked up to then), ``culprit`` the read whose
-    answer ended it (the mistake it exposes may lie with an earlier operation it
-    contradicts), ``could_see`` the values that read could have returned (None if working
-    that out took too long), and ``explanation`` says it in one line.
-    ``states``: search states visited, all searches together; ``key``: see linearizable_kv."""
+    ok: ``order`` is a linearization (every answered operation, plus the indeterminate
+    writes and cas that took effect in it, in the order they took effect).
+    Not ok: the history is cut at each answer in turn (answers at the same instant:
+    successful writes first, then in history order), and the first cut that has no valid
+    order is blamed.  ``prefix`` is that cut (the operations invoked up to then),
+    ``culprit`` the operation whose answer ended it (a read, a cas, or a failed write; the
+    mistake it exposes may lie with an earlier operation it contradicts), ``could_see`` the
+    values a read or cas culprit could have seen when it took effect (a read: could have
+    returned; a cas: could have found in the register), or None if working that out stopped
+    at its budget of states (the explanation says so) or the culprit is a failed write, and
+    ``explanation`` says it in one line.
+    ``states``: search states visited, all searches together; ``key``: see linearizable_kv;
+    ``history``: the history checked (for ``draw``)."""
 
     ok: bool
     explanation: str
@@ -192,6 +252,7 @@ class Result:
     prefix: list | None = None
     key: object = None
     states: int = 0
+    history: list | None = field(default=None, repr=False)
 
     def __bool__(self):
         return self.ok
@@ -200,37 +261,73 @@ class Result:
         return self.explanation
 
 
-@dataclass
 class _Entry:
-    """One operation ready for the search.  ``must``: it has to be in the order (answered
-    reads, acknowledged writes); otherwise (an unanswered or failed write) it may take effect
-    at any time after its invocation, or never."""
+    """One operation as the checker reads it: ``kind`` read / write / cas, ``args`` the read
+    value, (value,) or (expected, new), ``outcome`` "ok" (it took effect, or read its value),
+    "fail" (it did not) or "unknown" (indeterminate: ``response`` is +inf).  ``sees``: the
+    value it must find in the register (a read, a successful cas), or ANY; ``sets``: the
+    value it may leave there, or SAME."""
 
-    op: Operation
-    write: bool
-    value: object
-    invoke: float
-    response: float             # +inf when the operation may still take effect
-    must: bool = field(default=True)
+    __slots__ = ("op", "kind", "args", "outcome", "invoke", "response", "must", "sees", "sets",
+                 "_step", "_unanswered")
+
+    def __init__(self, op, kind, args, outcome, invoke, response):
+        self.op, self.kind, self.args, self.outcome = op, kind, args, outcome
+        self.invoke, self.response = invoke, response
+        self.must = outcome != "unknown"
+        self.sees = args[0] if outcome == "ok" and kind != "write" else ANY
+        self.sets = SAME if kind == "read" or outcome == "fail" else args[-1]
+        self._step = self._unanswered = None      # made once, as every cut asks again
+
+    def step(self, probe=False) -> Step:
+        """The operation for the search; ``probe``: the one whose value is in question."""
+        if probe:
+            cas = self.kind == "cas"
+            return Step(self.invoke, self.response, probe=True,
+                        new=self.args[1] if cas else SAME, when=self.args[0] if cas else ANY)
+        if self._step is None:
+            if self.outcome == "fail":
+                self._step = Step(self.invoke, self.response, avoid=self.args[0])
+            else:
+                need = self.args[0] if self.kind == "cas" else self.sees
+                self._step = Step(self.invoke, self.response, need=need, new=self.sets,
+                                  must=self.must)
+        return self._step
+
+    def unanswered(self):
+        """The entry as it stood before its answer came: reads vanish, the others become
+        indeterminate."""
+        if self.kind == "read":
+            return None
+        if self._unanswered is None:
+            self._unanswered = _Entry(self.op, self.kind, self.args, "unknown", self.invoke, INF)
+        return self._unanswered
 
 
-def _entries(ops, form) -> list[_Entry]:
+def _entries(ops, shapes, form) -> list[_Entry]:
     out = []
-    for x in ops:
-        f, kind, _, value = _parse(x.op, "history")
+    for x, (f, kind, _, args) in zip(ops, shapes):
         if f != form:
             raise ValueError(
-                "linearizable() checks one register: ('write', v) / ('read',); use "
-                "linearizable_kv() for ('write', key, value) / ('read', key)" if form == "register"
-                else "linearizable_kv() checks ('write', key, value) / ('read', key); use "
-                     "linearizable() for one register: ('write', v) / ('read',)")
+                "linearizable() checks one register: ('write', v) / ('read',) / ('cas', a, b); "
+                "use linearizable_kv() for ('write', key, value) / ('read', key) / "
+                "('cas', key, a, b)" if form == "register"
+                else "linearizable_kv() checks ('write', key, value) / ('read', key) / "
+                     "('cas', key, a, b); use linearizable() for one register: "
+                     "('write', v) / ('read',) / ('cas', a, b)")
+        answered = x.response is not None
         if kind == "read":
-            if x.response is None:
-                continue                       # an unanswered read constrains nothing
-            value = x.result
-        _hashable(value, x)
-        must = x.response is not None and (kind == "read" or x.result == OK)
-        out.append(_Entry(x, kind == "write", value, x.invoke, x.response if must else _INF, must))
+            if not answered or x.result == FAIL:
+                continue                       # constrains nothing
+            args, outcome = (x.result,), "ok"
+        elif answered and x.result == FAIL:
+            outcome = "fail"                   # kept: until its answer it might take effect
+        else:
+            outcome = "ok" if answered and x.result == OK else "unknown"
+        for value in args:
+            _hashable(value, x)
+        out.append(_Entry(x, kind, args, outcome, x.invoke,
+                          x.response if outcome != "unknown" else INF))
     return out
 
 
@@ -242,167 +339,48 @@ def _hashable(value, x):
                          f"search to remember states; {x!r} has {value!r}") from None
 
 
-class _Register:
-    """A single-register history as the search sees it: operations sorted by invocation,
-    operation i is bit i of a set, and ``pred[i]`` is the set of operations that precede i."""
-
-    def __init__(self, entries, initial):
-        es = sorted(entries, key=lambda e: (e.invoke, e.response))
-        self.entries = es
-        self.initial = initial
-        n = len(es)
-        self.inv = [e.invoke for e in es]
-        self.resp = [e.response for e in es]
-        self.write = [e.write for e in es]
-        self.val = [e.value for e in es]
-        self.goal = sum(1 << i for i, e in enumerate(es) if e.must)
-        self.all = (1 << n) - 1
-        self.writers: dict = {}            # value -> the writes of that value
-        self.readers: dict = {}            # value -> the reads that returned it
-        self.any = 0                       # the read that may read anything, if there is one
-        for i, e in enumerate(es):
-            if e.value is _ANY:
-                self.any |= 1 << i
-            else:
-                into = self.writers if e.write else self.readers
-                into[e.value] = into.get(e.value, 0) | 1 << i
-        # pred[i]: every j with resp[j] <= inv[i] and inv[j] < inv[i]
-        by_resp = sorted(range(n), key=lambda j: self.resp[j])
-        resp_sorted = [self.resp[j] for j in by_resp]
-        upto = [0]
-        for j in by_resp:
-            upto.append(upto[-1] | 1 << j)
-        same_inv: dict = {}
-        for i in range(n):
-            same_inv[self.inv[i]] = same_inv.get(self.inv[i], 0) | 1 << i
-        self.pred = [upto[bisect.bisect_right(resp_sorted, self.inv[i])] & ~same_inv[self.inv[i]]
-                     for i in range(n)]
-
-    def step(self, done, value):
-        """From state (done, value): take every enabled read that sees ``value`` (a read
-        changes nothing, so taking it now never rules out an order), and list the enabled
-        writes, the choices the search branches on (none when the state is a dead end).
-
-        Enabled: not done, and everything that precedes it is done.  Scanning in invocation
-        order, once an op is invoked after the earliest response of an undone op scanned
-        so far, it and all later ones are preceded by that op: stop there."""
-        inv, resp, pred, write, val = self.inv, self.resp, self.pred, self.write, self.val
-        taken, choices, later = [], [], []
-        limit = _INF
-        rest = self.all & ~done
-        while rest:
-            low = rest & -rest
-            rest ^= low
-            i = low.bit_length() - 1
-            if inv[i] > limit:
-                break
-            if not pred[i] & ~done:
-                if not write[i]:
-                    if val[i] == value:
-                        done |= low
-                        taken.append(i)
-                        continue
-                    if val[i] is _ANY:
-                        choices.append(i)
-                elif self.goal & low:
-                    choices.append(i)
-                else:
-                    later.append(i)            # optional writes: try them last
-            if resp[i] < limit:
-                limit = resp[i]
-        # Dead end: reads of the current value are still waiting, but none can go now (a
-        # write must come first) and no write of this value is left to bring it back.
-        # (A read that may read anything could also unblock them, without a write.)
-        if (self.readers.get(value, 0) & ~done and not self.writers.get(value, 0) & ~done
-                and not self.any & ~done):
-            return done, taken, []
-        return done, taken, choices + later
-
-
-def _search(reg: _Register, memo=True):
-    """Depth-first search for an order (Wing & Gong, with Lowe's memo of visited states).
-
-    A state is (set of operations done, register value); two paths that reach the same
-    state have the same future, so each state is expanded once.  Returns (order or None,
-    states visited, reach): every answered operation that returned before ``reach`` is
-    done in some state visited, so the history cut just before ``reach`` is linearizable."""
-    goal, val, inv, resp = reg.goal, reg.val, reg.inv, reg.resp
-    done, taken, choices = reg.step(0, reg.initial)
-    if done & goal == goal:
-        return taken, 1, _INF
-    seen = set()
-    stack = [[done, choices, 0]]
-    parts = [taken]
-    states = 1
-    reach = _reach(done, goal, inv, resp)
-    while stack:
-        top = stack[-1]
-        if top[2] == len(top[1]):
-            stack.pop()
-            parts.pop()
-            continue
-        i = top[1][top[2]]
-        top[2] += 1
-        done, taken, choices = reg.step(top[0] | 1 << i, val[i])
-        states += 1
-        if done & goal == goal:
-            return [j for part in parts for j in part] + [i] + taken, states, _INF
-        if memo:
-            key = (done, val[i])
-            if key in seen:
-                continue
-            seen.add(key)
-        r = _reach(done, goal, inv, resp)
-        if r > reach:
-            reach = r
-        stack.append([done, choices, 0])
-        parts.append([i] + taken)
-    return None, states, reach
-
-
-def _reach(done, goal, inv, resp):
-    """The earliest response among the answered operations not yet done (scanning in
-    invocation order, none invoked after the best so far can answer earlier)."""
-    undone = goal & ~done
-    best = _INF
-    while undone:
-        low = undone & -undone
-        undone ^= low
-        i = low.bit_length() - 1
-        if inv[i] > best:
-            break
-        if resp[i] < best:
-            best = resp[i]
-    return best
+def _register(entries, initial, probe=None):
+    """The search's view of the entries, and the entries it holds (a failed write is not
+    one of them: it did not take effect)."""
+    kept = [e for e in entries if (e.kind, e.outcome) != ("write", "fail")]
+    return linearize.Register([e.step(e is probe) for e in kept], initial), kept
 
 
 def _check_register(entries, initial, memo=True) -> Result:
     """Linearizability of one register's entries, with an explanation when it fails."""
     _hashable(initial, "the initial value")
-    # The answers in the order they came; at the same instant writes first, then in
-    # history order (so the answer that breaks a history is a read's).
+    reg, kept = _register(entries, initial)
+    order, states, reach = linearize.search(reg, memo)
+    if order is not None:
+        placed = [kept[reg.index[i]] for i in order]
+        extra = "".join(
+            f"; {sum(1 for e in placed if e.kind == kind and not e.must)} of {pending} "
+            f"unacknowledged {plural} took effect"
+            for kind, plural in (("write", "writes"), ("cas", "cas operations"))
+            if (pending := sum(1 for e in kept if e.kind == kind and not e.must)))
+        return Result(True, f"linearizable: {len(kept)} operations ordered{extra}",
+                      order=[e.op for e in placed], states=states)
+    # The answers in the order they came; at the same instant successful writes first (their
+    # answer never breaks a history), then in history order.
     answers = sorted((j for j, e in enumerate(entries) if e.must),
-                     key=lambda j: (entries[j].response, not entries[j].write, j))
-    impossible = _impossible_read(entries, initial)
-    states = 0
-    if impossible is None:
-        reg = _Register(entries, initial)
-        order, states, reach = _search(reg, memo)
-        if order is not None:
-            pending = sum(1 for e in entries if not e.must)
-            placed = sum(1 for i in order if not reg.entries[i].must)
-            extra = (f"; {placed} of {pending} unacknowledged writes took effect"
-                     if pending else "")
-            return Result(True, f"linearizable: {len(entries)} operations ordered{extra}",
-                          order=[reg.entries[i].op for i in order], states=states)
-        lo = sum(1 for j in answers if entries[j].response < reach)
-        hi = len(answers) - 1
-    else:
-        lo = 0
-        hi = max(k for k, j in enumerate(answers) if entries[j].response <= impossible.response)
+                     key=lambda j: (entries[j].response,
+                                    (entries[j].kind, entries[j].outcome) != ("write", "ok"), j))
+    # The history cut before the answer the search never got past is linearizable.  The
+    # cut at the answer of a read whose value is not even a candidate is not, unless a
+    # write or cas of that value had not yet failed then (in flight, it might have taken
+    # effect).
+    lo = sum(1 for j in answers if entries[j].response < reach)
+    hi = len(answers) - 1
+    impossible = _impossible_observation(entries, initial)
+    if impossible is not None:
+        hi = max(k for k, j in enumerate(answers)
+                 if entries[j].response <= impossible.response
+                 or entries[j].outcome == "fail" and entries[j].args[-1] == impossible.sees)
     # Not linearizable.  Cutting a history after its k-th answer (operations still in
     # flight then become unanswered ones) keeps it linearizable if it was, so look for the
-    # earliest cut that fails, knowing that cut hi does: gallop up from lo, then bisect.
+    # earliest cut that fails, knowing that cut hi does: walk up from lo one answer at a
+    # time (it is usually close, and a cut that passes is much quicker to check than one
+    # that fails), then gallop, then bisect.
 
     def cut(k):
         return _cut(entries, set(answers[:k + 1]), entries[answers[k]].response)
@@ -410,15 +388,22 @@ def _check_register(entries, initial, memo=True) -> Result:
     def fails(k):
         nonlocal states
         c = cut(k)
-        if _impossible_read(c, initial) is not None:
+        if _impossible_observation(c, initial) is not None:
             return True
-        order, n, _ = _search(_Register(c, initial), memo)
+        order, n, _ = linearize.search(_register(c, initial)[0], memo)
         states += n
         return order is None
 
+    if impossible is not None and lo < hi:    # usually the impossible read's answer is it
+        if fails(hi - 1):
+            hi -= 1
+        else:
+            lo = hi
     prev, k, jump = lo - 1, lo, 1
     while k < hi and not fails(k):
-        prev, k, jump = k, min(hi, k + jump), jump * 2
+        prev, k = k, min(hi, k + jump)
+        if k - lo >= _WALK:
+            jump *= 2
     lo, hi = prev + 1, k
     while lo < hi:
         mid = (lo + hi) // 2
@@ -430,75 +415,52 @@ def _check_register(entries, initial, memo=True) -> Result:
     t = last.response
     prefix = [e.op for e in sorted(entries, key=lambda e: e.invoke) if e.invoke <= t]
     where = f"(no valid order for the {len(prefix)} operations invoked up to t={t:g})"
-    if last.write:                 # cannot happen with operations that take time; be honest
-        return Result(False, f"not linearizable: no order of the {len(prefix)} operations "
-                             f"invoked up to t={t:g} respects real time and explains every read",
+    if last.kind == "write":       # a failed write whose effect the reads before needed
+        return Result(False, f"not linearizable: {_show(last.op)} failed, but every order of "
+                             f"what came before needs it to have taken effect {where}",
                       culprit=last.op, prefix=prefix, states=states)
-    values, n = _possible_reads(cut(lo), last, initial, memo)
+    budget = _EXPLAIN_BUDGET
+    values, n = linearize.possible_values(_register(cut(lo), initial, probe=last)[0], memo,
+                                          budget)
     states += n
-    if last.value != initial and not any(w.write and w.value == last.value
-                                         and not _precedes(last, w) for w in entries):
-        why = f"returned {last.value!r}, a value nobody had written by then"
-    elif not values:
-        why = f"returned {last.value!r}, which no valid order lets it read"
-    else:
-        why = (f"returned {last.value!r} but could only have read "
-               + (repr(values[0]) if len(values) == 1 else
-                  "one of " + ", ".join(map(repr, values))))
+    if values is not None:
+        values = _in_order_written(values, entries, initial)
+    why = _why(last, values, budget, entries, initial)
     return Result(False, f"not linearizable: {_show(last.op)} {why} {where}",
                   culprit=last.op, could_see=values, prefix=prefix, states=states)
 
 
-def _possible_reads(entries, r, initial, memo=True, budget=_EXPLAIN_BUDGET):
-    """The values read r could have returned: those it sees in some complete order.
+def _why(culprit, values, budget, entries, initial) -> str:
+    """What the culprit did, and what it could have done instead."""
+    seen = culprit.sees
+    did = {"read": f"returned {culprit.args[0]!r}", "cas": "succeeded" if culprit.outcome == "ok"
+           else "failed"}[culprit.kind]
+    held = "read" if culprit.kind == "read" else "found"
+    if seen is not ANY and seen != initial and not any(
+            e.sets is not SAME and e.sets == seen and e is not culprit
+            and not _precedes(culprit, e) for e in entries):
+        if culprit.kind == "read":
+            return f"{did}, a value nobody had written by then"
+        return f"{did}, so it found {seen!r}, a value nobody had written by then"
+    if values is None:
+        return (f"{did}; what it could have {held} is unknown: the search stopped at "
+                f"{budget:,} states")
+    if not values:
+        return f"{did}, which no valid order " + ("lets it read" if held == "read" else "allows")
+    could = repr(values[0]) if len(values) == 1 else "one of " + ", ".join(map(repr, values))
+    if culprit.kind == "read":
+        return f"{did} but could only have read {could}"
+    return f"{did} but could only have found {could}"
 
-    The search again, with r reading anything, run to the end and remembering for each
-    state whether an order can still be completed from it; r's value at each placement
-    that leads to a completion is one it could have read.  Returns (values, states);
-    values is None if that takes more than ``budget`` states (many concurrent clients)."""
-    reg = _Register([_Entry(e.op, False, _ANY, e.invoke, e.response) if e is r else e
-                     for e in entries], initial)
-    goal, val = reg.goal, reg.val
-    good: dict = {}
-    values: list = []
-    done, _, choices = reg.step(0, initial)
-    # frame: [done, value, choices, next choice, can complete, entered by placing r?]
-    stack = [[done, initial, choices, 0, False, False]]
-    states = 1
-    while stack:
-        top = stack[-1]
-        if top[3] < len(top[2]):
-            i = top[2][top[3]]
-            top[3] += 1
-            value = top[1] if val[i] is _ANY else val[i]
-            done, _, choices = reg.step(top[0] | 1 << i, value)
-            states += 1
-            if states > budget:
-                return None, states
-            if done & goal == goal:
-                ok = True
-            elif memo and (done, value) in good:
-                ok = good[(done, value)]
-            else:
-                stack.append([done, value, choices, 0, False, val[i] is _ANY])
-                continue
-            entered_by_r = val[i] is _ANY
-        else:
-            finished = stack.pop()
-            if memo:
-                good[(finished[0], finished[1])] = finished[4]
-            if not stack:
-                break
-            ok, entered_by_r, top = finished[4], finished[5], stack[-1]
-        if ok:
-            top[4] = True
-            if entered_by_r and not any(v == top[1] for v in values):
-                values.append(top[1])
-    first: dict = {initial: -_INF}             # list values in the order first written
-    for e in entries:
-        if e.write and e.invoke < first.get(e.value, _INF):
-            first[e.value] = e.invoke
-    return sorted(values, key=first.__getitem__), states
+
+def _in_order_written(values, entries, initial):
+    """The values, listed in the order they were first written (the initial one first; at
+    the same instant, in history order)."""
+    first: dict = {initial: (-INF, -1)}
+    for n, e in enumerate(entries):
+        if e.sets is not SAME and (e.invoke, n) < first.get(e.sets, (INF, 0)):
+            first[e.sets] = (e.invoke, n)
+    return sorted(values, key=lambda v: first.get(v, (INF, 0)))
 
 
 def _precedes(a, b) -> bool:
@@ -507,12 +469,13 @@ def _precedes(a, b) -> bool:
 
 
 class _Overwritten:
-    """For each read, the invocation of the last acknowledged write that certainly precedes
-    it: a write that returned before then (and began earlier) was overwritten before the
-    read began."""
+    """For each operation, the invocation of the last write or successful cas that certainly
+    precedes it: whatever was written by an operation that returned before then (and began
+    earlier) was overwritten before it began."""
 
     def __init__(self, entries):
-        ws = sorted((w for w in entries if w.write and w.must), key=lambda w: w.response)
+        ws = sorted((w for w in entries if w.must and w.sets is not SAME),
+                    key=lambda w: w.response)
         self.writes = ws
         self.resp = [w.response for w in ws]
         self.top = []                          # max invoke over ws[:k+1]
@@ -529,47 +492,50 @@ class _Overwritten:
         return max((w.invoke for w in self.writes[:k] if _precedes(w, r)), default=None)
 
 
-def _impossible_read(entries, initial):
-    """The earliest-answered read whose value is not even a candidate (never written, only
-    written after the read, or overwritten before it began), or None.  This cheap check
-    finds most stale reads without a search."""
+def _impossible_observation(entries, initial):
+    """The earliest-answered read or successful cas whose value is not even a candidate
+    (never written, only written after it, or overwritten before it began), or None.  This
+    cheap check finds most stale reads without a search."""
     over = _Overwritten(entries)
     writers: dict = {}
     for w in entries:
-        if w.write:
-            writers.setdefault(w.value, []).append(w)
+        if w.sets is not SAME:
+            writers.setdefault(w.sets, []).append(w)
     bad = None
     for r in entries:
-        if r.write or not r.must or (bad is not None and r.response >= bad.response):
+        seen = r.sees
+        if seen is ANY or (bad is not None and r.response >= bad.response):
             continue
         last = over.last(r)
-        if r.value == initial and last is None:
+        if seen == initial and last is None:
             continue
         if not any(not (last is not None and w.response <= last and w.invoke < last)
-                   and not _precedes(r, w) for w in writers.get(r.value, ())):
+                   and not _precedes(r, w) for w in writers.get(seen, ()) if w is not r):
             bad = r
     return bad
 
 
 def _cut(entries, answered, t):
     """The history as it stood at time t, when the answers ``answered`` (indices into
-    entries) had come: operations invoked by then, the others turned into unanswered ones
-    (reads dropped, writes optional)."""
+    entries) had come: operations invoked by then, the others as if never answered (reads
+    dropped, writes and cas indeterminate)."""
     out = []
     for j, e in enumerate(entries):
         if e.invoke > t:
             continue
         if j in answered:
             out.append(e)
-        elif e.write:
-            out.append(_Entry(e.op, True, e.value, e.invoke, _INF, False))
+        else:
+            u = e.unanswered()
+            if u is not None:
+                out.append(u)
     return out
 
 
 def _show(x: Operation) -> str:
     """An operation as people write it: ``c1 write('x', 1) [0..2]``."""
-    form, kind, key, value = _parse(x.op, "history")
-    args = ([key] if form == "kv" else []) + ([value] if kind == "write" else [])
+    form, kind, key, args = _parse(x.op, "history")
+    args = ([key] if form == "kv" else []) + list(args)
     end = "..." if x.response is None else f"{x.response:g}"
     return f"{x.client} {kind}({', '.join(map(repr, args))}) [{x.invoke:g}..{end}]"
 
@@ -579,17 +545,24 @@ def linearizable(history, initial=None, *, memoise=True) -> Result:
 
     Yes if the operations can be put in one order that respects real time (an operation
     that returned before another was invoked comes first) in which every read returns the
-    latest write before it (or ``initial``).  An operation whose answer never came (or a
-    write answered with something other than "ok") may have taken effect at any time after
-    its invocation, or never; an unanswered read constrains nothing.
+    latest value written before it (or ``initial``), every successful cas finds its
+    expected value and leaves its new one, and every failed cas finds something else.
+    Indeterminate writes and cas (never answered, or answered with neither "ok" nor
+    "fail") may take effect at any one time after their invocation, or never; reads that
+    were never answered, or failed, constrain nothing.
 
-    The search (Wing & Gong; Lowe's memo) tries orders depth first and remembers the states
-    (operations done, register value) it has left behind, so its work grows with the
-    history's length times 2 ** (operations in flight at once), not with the number of
-    orders.  A cheap pre-check rejects a read of a value overwritten before it began without
-    any search.  ``memoise=False`` switches the memo off, to measure what it buys (the
-    search is then exponential on histories it must reject).  Returns a ``Result``."""
-    return _check_register(_entries(_operations(history), "register"), initial, memoise)
+    The search (Wing & Gong; Lowe's memo; ``replib.linearize``) tries orders depth first,
+    linearizing an operation only once everything before it in real time is placed, and
+    remembers the states (operations done, register value) it has left behind, so its work
+    grows with the history's length times 2 ** (operations in flight at once), not with the
+    number of orders.  A cheap pre-check rejects a read of a value overwritten before it
+    began without any search.  ``memoise=False`` switches the memo off, to measure what it
+    buys.  Returns a ``Result``; ``draw(result)`` shows it on a timeline."""
+    boolean("memoise", memoise)
+    ops, shapes = _read(history)
+    result = _check_register(_entries(ops, shapes, "register"), initial, memoise)
+    result.history = ops
+    return result
 
 
 def linearizable_kv(history, initial=None, *, memoise=True) -> Result:
@@ -603,8 +576,10 @@ def linearizable_kv(history, initial=None, *, memoise=True) -> Result:
     if initial is not None and not isinstance(initial, Mapping):
         raise ValueError(f"initial must be a dict of key -> initial value, got {initial!r}")
     initial = initial or {}
+    boolean("memoise", memoise)
+    ops, shapes = _read(history)
     per_key: dict = {}
-    for e in _entries(_operations(history), "kv"):
+    for e in _entries(ops, shapes, "kv"):
         key = e.op.op[1]
         try:
             hash(key)
@@ -615,13 +590,14 @@ def linearizable_kv(history, initial=None, *, memoise=True) -> Result:
     states = sum(r.states for r in results.values())
     failed = [(k, r) for k, r in results.items() if not r.ok]
     if failed:
-        k, r = min(failed, key=lambda kr: kr[1].culprit.response if kr[1].culprit else _INF)
+        k, r = min(failed, key=lambda kr: kr[1].culprit.response if kr[1].culprit else INF)
         more = f" ({len(failed)} keys fail)" if len(failed) > 1 else ""
-        r.key, r.states = k, states
+        r.key, r.states, r.history = k, states, ops
         r.explanation = f"key {k!r}: {r.explanation}{more}"
         return r
     return Result(True, f"linearizable: {sum(map(len, per_key.values()))} operations on "
-                        f"{len(per_key)} keys ordered", order=_merge(results), states=states)
+                        f"{len(per_key)} keys ordered", order=_merge(results), states=states,
+                  history=ops)
 
 
 def _merge(results) -> list[Operation]:
@@ -640,76 +616,117 @@ def _merge(results) -> list[Operation]:
     return out
 
 
+def draw(result_or_history, **options):
+    """The history on a timeline, one row per client, with the blamed operation marked:
+    ``show(history.draw(linearizable(h)))``.  A history is checked first (one register, or
+    key by key when its operations name keys).  Options: see
+    ``replib.viz.histories.draw_history``."""
+    from .viz.histories import draw_history
+    return draw_history(result_or_history, **options)
+
+
 # ---- histories for examples, tests and benchmarks -------------------------------------------
 
-def random_history(ops=200, clients=5, seed=0, *, read_fraction=0.5, values=None, keys=None,
-                   unanswered=0.0, duration=1.0, think=0.2) -> list[Operation]:
+def random_history(ops=200, clients=5, seed=0, *, read_fraction=0.5, cas_fraction=0.0,
+                   values=None, keys=None, unanswered=0.0, duration=1.0,
+                   think=0.2) -> list[Operation]:
     """A random history that is linearizable by construction.
 
     Each client runs its operations one after another; each operation takes effect at a
     random point inside its interval [invoke, response], and the register (or each key of
-    ``keys`` keys) is simulated in that order to give every read its result.  Writes write
-    1, 2, 3, ... (or a random value below ``values``).  With probability ``unanswered`` an
-    answer is lost: the client waits forever (issues nothing more), and a lost write took
-    effect or not, at random.  Invoke to effect and effect to response each take
-    Uniform(0, duration]; a client thinks Uniform(0, think) between operations."""
-    for name, v, low in (("ops", ops, 0), ("clients", clients, 1)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-    if not 0 <= read_fraction <= 1 or not 0 <= unanswered <= 1:
-        raise ValueError("read_fraction and unanswered must lie in [0, 1]")
-    if values is not None and (not isinstance(values, int) or values < 1):
-        raise ValueError(f"values must be None or an integer >= 1, got {values!r}")
-    if keys is not None and (not isinstance(keys, int) or keys < 1):
-        raise ValueError(f"keys must be None or an integer >= 1, got {keys!r}")
-    if duration <= 0 or think < 0:
-        raise ValueError("duration must be > 0 and think >= 0")
+    ``keys`` keys) is simulated in that order to give every read its result and every cas
+    its outcome ("ok" if the register held the expected value then, else "fail").  A
+    ``read_fraction`` of the operations are reads, a ``cas_fraction`` cas, the rest writes.
+    Writes and cas write 1, 2, 3, ... (a cas expects one of the three latest values
+    written), or random values below ``values``.  With probability ``unanswered`` an answer
+    is lost: the operation took effect or not, at random, and its client is replaced by a
+    new one (as Jepsen gives a process that timed out a new id), so ``clients`` stay busy.
+    Invoke to effect and effect to response each take Uniform(0, duration]; a client
+    thinks Uniform(0, think) between operations.  The operations come in invocation
+    order."""
+    whole_number("ops", ops, 0, cap=MAX_HISTORY)
+    whole_number("clients", clients, 1, cap=MAX_HISTORY)
+    integer("seed", seed)
+    probability("read_fraction", read_fraction)
+    probability("cas_fraction", cas_fraction)
+    if read_fraction + cas_fraction > 1:
+        raise ValueError(f"read_fraction + cas_fraction must be at most 1 (the rest are "
+                         f"writes), got {read_fraction} + {cas_fraction}")
+    probability("unanswered", unanswered)
+    if values is not None:
+        whole_number("values", values, 1)
+    if keys is not None:
+        whole_number("keys", keys, 1)
+    finite_time("duration", duration)
+    finite_time("think", think, zero_ok=True)
     rng = random.Random(seed)
-    ready = [(rng.uniform(0, think), c) for c in range(clients)]   # (free at, client)
+    ready = [(rng.uniform(0, think), f"c{c + 1}") for c in range(clients)]   # (free at, client)
+    heapq.heapify(ready)                       # operations are made in invocation order
+    named = clients
     made = []                                  # [effect time or None, index, record]
     written = 0
     while ready and len(made) < ops:
         t, c = heapq.heappop(ready)
-        key = None if keys is None else f"k{rng.randrange(keys)}"
-        if rng.random() < read_fraction:
-            op = ("read",) if key is None else ("read", key)
+        key = () if keys is None else (f"k{rng.randrange(keys)}",)
+        kind = rng.random()
+        if kind < read_fraction:
+            op = ("read",) + key
         else:
             written += 1
-            v = written if values is None else rng.randrange(values)
-            op = ("write", v) if key is None else ("write", key, v)
+            new = written if values is None else rng.randrange(values)
+            if kind < read_fraction + cas_fraction:
+                expected = (rng.randrange(max(1, written - 3), written) if written > 1 else None
+                            ) if values is None else rng.randrange(values)
+                op = ("cas",) + key + (expected, new)
+            else:
+                op = ("write",) + key + (new,)
         effect = t + duration * (1 - rng.random())
         response = effect + duration * (1 - rng.random())
         lost = rng.random() < unanswered
-        if lost and op[0] == "write" and rng.random() < 0.5:
-            effect = None                      # the lost write never took effect
-        made.append([effect, len(made), [f"c{c + 1}", op, t, None if lost else response, None]])
-        if not lost:
-            heapq.heappush(ready, (response + rng.uniform(0, think), c))
+        if lost and op[0] != "read" and rng.random() < 0.5:
+            effect = None                      # the lost update never took effect
+        made.append([effect, len(made), [c, op, t, None if lost else response, None]])
+        if lost:
+            named += 1
+            c = f"c{named}"
+        heapq.heappush(ready, ((t if lost else response) + rng.uniform(0, think), c))
     state: dict = {}
     for _, _, rec in sorted((m for m in made if m[0] is not None), key=lambda m: m[:2]):
         op = rec[1]
         key = None if keys is None else op[1]
         if op[0] == "write":
             state[key] = op[-1]
-            rec[4] = OK if rec[3] is not None else None
-        elif rec[3] is not None:
+            rec[4] = OK
+        elif op[0] == "cas":
+            rec[4] = OK if state.get(key) == op[-2] else FAIL
+            if rec[4] == OK:
+                state[key] = op[-1]
+        else:
             rec[4] = state.get(key)
+    for m in made:
+        if m[2][3] is None:
+            m[2][4] = None                     # no answer, no result
+        elif m[0] is None:
+            m[2][4] = FAIL
     return [Operation(*rec) for _, _, rec in sorted(made, key=lambda m: m[1])]
 
 
 def with_stale_read(history, seed=0):
     """The history with one read made stale, and that read: it now returns a value that
-    was overwritten before it began (two writes precede it, one after the other), as a
-    lagging backup would answer.  Needs writes of distinct values; ValueError if no read
-    qualifies."""
+    was overwritten before it began (two writes or successful cas precede it, one after the
+    other), as a lagging backup would answer.  Needs writes of distinct values; ValueError
+    if no read qualifies."""
     ops = _operations(history)
-    writes = [x for x in ops if x.op[0] == "write" and x.response is not None and x.result == OK]
+    shape = [_parse(x.op, "history") for x in ops]
+    writes = [(x, s[2]) for x, s in zip(ops, shape) if s[1] in ("write", "cas")
+              and x.response is not None and x.result == OK]
     rng = random.Random(seed)
-    reads = [n for n, x in enumerate(ops) if x.op[0] == "read" and x.response is not None]
+    reads = [n for n, (x, s) in enumerate(zip(ops, shape))
+             if s[1] == "read" and x.response is not None and x.result != FAIL]
     rng.shuffle(reads)
     for n in reads:
-        r = ops[n]
-        before = [w for w in writes if w.response < r.invoke and w.op[1:-1] == r.op[1:]]
+        r, key = ops[n], shape[n][2]
+        before = [w for w, k in writes if w.response < r.invoke and k == key]
         overwritten = [w for w in before
                        if any(w.response < w2.invoke and w2.op[-1] != w.op[-1] for w2 in before)
                        and w.op[-1] != r.result]

@@ -10,11 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-
-def _check_number(name, value, low=0.0, high=math.inf):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        allowed = f"between {low} and {high}" if high != math.inf else f">= {low}"
-        raise ValueError(f"{name} must be a number {allowed}, got {value!r}")
+from .validate import boolean, number, probability
 
 
 @dataclass(frozen=True)
@@ -24,7 +20,7 @@ class Constant:
     delay: float = 1.0
 
     def __post_init__(self):
-        _check_number("Constant latency delay", self.delay)
+        number("Constant latency delay", self.delay, 0)
 
     def sample(self, rng) -> float:
         return float(self.delay)
@@ -41,8 +37,8 @@ class Uniform:
     high: float = 1.5
 
     def __post_init__(self):
-        _check_number("Uniform latency low", self.low)
-        _check_number("Uniform latency high", self.high, low=self.low)
+        number("Uniform latency low", self.low, 0)
+        number("Uniform latency high", self.high, self.low)
 
     def sample(self, rng) -> float:
         # what rng.uniform(low, high) computes, without its extra call (the simulator's hot path)
@@ -63,8 +59,8 @@ class LongTail:
     spread: float = 0.8
 
     def __post_init__(self):
-        _check_number("LongTail latency median", self.median)
-        _check_number("LongTail latency spread", self.spread, high=5.0)
+        number("LongTail latency median", self.median, 0)
+        number("LongTail latency spread", self.spread, 0, 5)
 
     def sample(self, rng) -> float:
         return self.median * math.exp(self.spread * rng.gauss(0.0, 1.0))
@@ -97,11 +93,17 @@ class Network:
         _check_latency(self.latency)
         self.loss = loss
         self.duplicate = duplicate
-        self.fifo = bool(fifo)
+        self.fifo = boolean("fifo", fifo)
         self._ids = None    # set when a Simulation attaches the network (set_latency reads it)
         self.links = {}
-        for (src, dst), model in (links or {}).items():
-            self.set_latency(src, dst, model)
+        if links is not None and not isinstance(links, dict):
+            raise ValueError(f"links must be a dict (src, dst) -> latency model, e.g. "
+                             f"{{('primary', 'b1'): LongTail(1, 1.2)}}, got {links!r}")
+        for link, model in (links or {}).items():
+            if not (isinstance(link, tuple) and len(link) == 2):
+                raise ValueError(f"links: each key must be a (src, dst) pair of node ids, "
+                                 f"got {link!r}")
+            self.set_latency(*link, model)
         self.groups = None  # None: no partition; else a dict node -> group number
         self.cuts = set()   # (src, dst): dst hears nothing from src
 
@@ -112,8 +114,7 @@ class Network:
 
     @loss.setter
     def loss(self, value):
-        _check_number("loss probability", value, 0.0, 1.0)
-        self._loss = float(value)
+        self._loss = probability("loss", value)
 
     @property
     def duplicate(self):
@@ -121,8 +122,7 @@ class Network:
 
     @duplicate.setter
     def duplicate(self, value):
-        _check_number("duplicate probability", value, 0.0, 1.0)
-        self._duplicate = float(value)
+        self._duplicate = probability("duplicate", value)
 
     def set_latency(self, src: str, dst: str, model) -> None:
         """Use ``model`` for messages from src to dst."""
@@ -158,14 +158,14 @@ class Network:
             raise ValueError("a partition needs at least one non-empty group of node ids, "
                              f"got {groups!r}")
         seen = {}
-        for number, group in enumerate(groups):
+        for index, group in enumerate(groups):
             self._check_ids(group, "partition")
             for node in group:
                 if node in seen:
                     raise ValueError(f"partition groups overlap: {node!r} is in group "
-                                     f"{seen[node] + 1} and group {number + 1}; each node may "
+                                     f"{seen[node] + 1} and group {index + 1}; each node may "
                                      f"be in one group only")
-                seen[node] = number
+                seen[node] = index
         rest = tuple(n for n in self._ids if n not in seen)
         if rest:
             groups.append(rest)
@@ -199,8 +199,8 @@ class Network:
         if self.groups is None:
             return ()
         by_group = {}
-        for node, number in self.groups.items():
-            by_group.setdefault(number, []).append(node)
+        for node, group in self.groups.items():
+            by_group.setdefault(group, []).append(node)
         return tuple(tuple(by_group[k]) for k in sorted(by_group))
 
     def __repr__(self):

@@ -17,11 +17,17 @@ configuration), after which ``on_restart`` runs to rebuild what it can from stab
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
+import sys
 from functools import lru_cache
 from operator import itemgetter
 
 from .state import _SCALARS, freeze, thaw
+from .validate import finite_time
+
+_TIMES = (int, float)
+_INF = float("inf")
 
 _IS_SCALAR = _SCALARS.__contains__
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -30,7 +36,58 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 @lru_cache(maxsize=None)
 def handler_name(cls: type) -> str:
     """``Prepare`` -> ``on_prepare``; ``AcceptOK`` -> ``on_accept_ok``."""
-    return "on_" + _CAMEL.sub("_", cls.__name__).lower()
+    return handler_for(cls.__name__)
+
+
+@lru_cache(maxsize=None)
+def handler_for(name: str) -> str:
+    """The handler of the message or timer class called ``name``."""
+    return "on_" + _CAMEL.sub("_", name).lower()
+
+
+@lru_cache(maxsize=None)
+def _message_classes(cls: type) -> dict:
+    """handler name -> names of the message classes a node class handles, found among the
+    frozen dataclasses of the modules its class and base classes are defined in (a handler
+    for a message takes (msg, sender); one for a timer takes (timer) only)."""
+    found = {}
+    for klass in cls.__mro__:
+        module = sys.modules.get(klass.__module__)
+        for obj in list(getattr(module, "__dict__", {}).values()):
+            if not isinstance(obj, type) or getattr(obj, "__dataclass_params__", None) is None:
+                continue
+            handler = getattr(cls, handler_name(obj), None)
+            if callable(handler) and _takes_sender(handler):
+                found.setdefault(handler_name(obj), set()).add(obj.__name__)
+    return found
+
+
+def _takes_sender(handler) -> bool:
+    try:
+        return len(inspect.signature(handler).parameters) >= 3    # self, msg, sender
+    except (TypeError, ValueError):
+        return False
+
+
+def message_types(nodes) -> list[str]:
+    """The names of the message classes the nodes handle, sorted."""
+    return sorted({name for n in nodes for names in _message_classes(type(n)).values()
+                   for name in names})
+
+
+def handles_message(nodes, name: str) -> bool:
+    """Does some node handle messages of the class called ``name``?  (A class that is in no
+    module, e.g. made inside a function, counts when a node has its handler and no other
+    class of that handler's name is known.)"""
+    handler = handler_for(name)
+    for n in nodes:
+        known = _message_classes(type(n)).get(handler)
+        if known is not None and name in known:
+            return True
+        method = getattr(type(n), handler, None)
+        if known is None and method is not None and _takes_sender(method):
+            return True
+    return False
 
 
 _HANDLERS = {}     # node class -> message or timer class -> its handler function
@@ -112,6 +169,15 @@ class Node:
         By default a restarted node starts over as it did at time 0."""
         self.on_start()
 
+    @classmethod
+    def milestones(cls, node: str, before: dict, after: dict, system: dict) -> list:
+        """Badges the space-time diagram marks on this node's lane when one step takes its
+        state from ``before`` to ``after`` (its fields, as dicts): a role or epoch change, a
+        value chosen, a decision reached.  ``system`` maps every node to its state after the
+        step, for facts no single node knows (a majority that accepted one value).  Return
+        short texts such as ``["primary e2"]``; the default marks nothing."""
+        return []
+
     def obsolete(self, msg) -> bool:
         """True if this node ignores ``msg`` now and in every state it can reach from here
         (e.g. a reply about a ballot it has left behind for good).  The checker forgets such
@@ -136,8 +202,8 @@ class Node:
     def set_timer(self, timer, delay: float) -> None:
         """Fire ``timer`` after ``delay`` time units (the checker fires it whenever it likes)."""
         check_message_type(type(timer))
-        if not delay >= 0:
-            raise ValueError(f"{self.id}: a timer delay must be >= 0, got {delay!r}")
+        if type(delay) not in _TIMES or not 0 <= delay < _INF:     # (nan fails too)
+            finite_time(f"{self.id}: the delay of {timer!r}", delay, zero_ok=True)
         self._effects.append(SetTimer(timer, delay))
 
     def cancel_timer(self, timer) -> None:

@@ -10,9 +10,10 @@ quorums", Howard et al. 2016).
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 
-from .validate import whole_number
+from .validate import names, whole_number
 
 
 def majority(n: int) -> int:
@@ -35,23 +36,29 @@ def always_intersect(n: int, q1: int, q2: int) -> bool:
     return q1 + q2 > n
 
 
+#: more quorums than this would not be listed in seconds (C(24, 12) is 2.7 million)
+MAX_QUORUMS = 100_000
+
+
 def quorums(nodes, size: int, failed=()) -> list:
     """Every quorum of ``size`` nodes that avoids the ``failed`` ones, as sorted tuples."""
-    nodes = list(nodes)
+    nodes = list(names("nodes", nodes))
     if not nodes:
         raise ValueError("quorums of no nodes: give at least one node")
     whole_number("the quorum size", size, 1, len(nodes))
-    unknown = [f for f in failed if f not in nodes]
-    if unknown:
-        raise ValueError(f"failed names unknown node(s) {unknown}; nodes are {nodes}")
-    alive = [x for x in nodes if x not in set(failed)]
-    return [tuple(q) for q in combinations(alive, size)] if size <= len(alive) else []
+    failed = names("failed", failed, known=nodes)
+    alive = [x for x in nodes if x not in failed]
+    count = math.comb(len(alive), size)
+    if count > MAX_QUORUMS:
+        raise ValueError(f"{len(alive)} nodes have {count:,} quorums of {size}: too many to list "
+                         f"(at most {MAX_QUORUMS:,}); give fewer nodes or another quorum size")
+    return [tuple(q) for q in combinations(alive, size)]
 
 
 def disjoint_pair(nodes, q1: int, q2: int):
     """A phase-1 quorum and a phase-2 quorum with no node in common, or None if there is
     none (then every pair intersects)."""
-    nodes = list(nodes)
+    nodes = names("nodes", nodes)
     check_sizes(len(nodes), q1, q2)
     if q1 + q2 > len(nodes):
         return None

@@ -16,14 +16,17 @@ from __future__ import annotations
 import copy
 import gc
 import heapq
+import math
 import random
 
 from .actions import Controls, Crash, Deliver, Drop, Fire
 from .faults import Fault
 from .network import Network
-from .node import CancelTimer, HandlerError, Node, Record, Send, SetTimer
+from .node import (CancelTimer, HandlerError, Node, Record, Send, SetTimer, handles_message,
+                   message_types)
 from .state import _SCALARS
 from .trace import Event, Trace
+from .validate import boolean, integer, whole_number
 
 
 _STEP = ("step",)      # the log's entry for one seeded step (see rewind)
@@ -31,10 +34,10 @@ _STEP = ("step",)      # the log's entry for one seeded step (see rewind)
 
 def check_nodes(nodes) -> list:
     """Validate a system's nodes: at least one, all Nodes, ids unique."""
-    try:
-        nodes = list(nodes)
-    except TypeError:
-        raise ValueError(f"nodes must be a list of Node objects, got {nodes!r}") from None
+    if isinstance(nodes, (str, bytes, dict)) or not hasattr(nodes, "__iter__"):
+        hint = " (call it: paxos_system())" if callable(nodes) else ""
+        raise ValueError(f"nodes must be a list of Node objects{hint}, got {nodes!r}")
+    nodes = list(nodes)
     if not nodes:
         raise ValueError("a system needs at least one node; got an empty list")
     seen = set()
@@ -42,6 +45,10 @@ def check_nodes(nodes) -> list:
         if not isinstance(n, Node):
             raise ValueError(f"every node must be a replib Node (a subclass of replib.Node), "
                              f"got {n!r}")
+        if not isinstance(getattr(n, "id", None), str):
+            raise ValueError(f"{type(n).__name__} has no id: its __init__ must call "
+                             f"super().__init__(id) (Node.__init__ sets the id) before setting "
+                             f"its own fields")
         if n.id in seen:
             raise ValueError(f"duplicate node id {n.id!r}: every node needs its own id")
         seen.add(n.id)
@@ -58,7 +65,8 @@ class Simulation:
 
     nodes: Node objects (copied: the ones you pass stay untouched).
     network: a Network (default: every message takes 1 time unit, nothing lost).
-    faults: a list of faults from replib.faults (crash, restart, partition, heal, cut, drop).
+    faults: a fault from replib.faults (crash, restart, partition, heal, cut, drop), or a
+    list of them.
     seed: an integer; it drives every random choice.
     controls: None for the seeded scheduler, or Controls(...) for controlled mode.
     record_states: store each acting node's state in the trace (the player's table uses it).
@@ -67,22 +75,26 @@ class Simulation:
     def __init__(self, nodes, network: Network | None = None, faults=(), seed: int = 0,
                  controls: Controls | None = None, record_states: bool = True):
         nodes = check_nodes(nodes)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
+        integer("seed", seed)
+        boolean("record_states", record_states)
         if network is None:
             network = Network()
         if not isinstance(network, Network):
             raise ValueError(f"network must be a replib Network, got {network!r}")
         if controls is not None and not isinstance(controls, Controls):
             raise ValueError(f"controls must be None or a Controls(...), got {controls!r}")
-        faults = list(faults or ())
+        faults = [faults] if isinstance(faults, Fault) else faults
+        if isinstance(faults, (str, bytes, dict)) or not hasattr(faults, "__iter__"):
+            raise ValueError(f"faults must be a fault (crash, restart, partition, ...) or a "
+                             f"list of them, got {faults!r}")
+        faults = list(faults)
         for f in faults:
             if not isinstance(f, Fault):
                 raise ValueError(f"faults must be made with replib.faults functions "
                                  f"(crash, restart, partition, ...), got {f!r}")
         ids = [n.id for n in nodes]
         for f in faults:
-            self._check_fault(f, ids)
+            self._check_fault(f, nodes)
             if f.at is None and f.when is None:
                 raise ValueError(f"fault '{f.describe()}' has neither at= nor when=, so it would "
                                  f"never happen; give at=0 for the start of the run, or call "
@@ -123,7 +135,8 @@ class Simulation:
         self._drop_rules = []   # [fault, remaining]
         self._conditions = [f for f in faults if f.when is not None]
         self.trace = Trace(ids, {i: type(n).__name__ for i, n in self.nodes.items()},
-                           {i: n.state() for i, n in self.nodes.items()})
+                           {i: n.state() for i, n in self.nodes.items()},
+                           {i: type(n) for i, n in self.nodes.items()})
         for f in faults:
             if f.at is not None:
                 self._push(float(f.at), 1, "fault", f)   # times are floats (at=7 == at=7.0)
@@ -132,7 +145,8 @@ class Simulation:
         self._check_conditions()   # a condition the start steps made true fires next
 
     @staticmethod
-    def _check_fault(f: Fault, ids) -> None:
+    def _check_fault(f: Fault, nodes) -> None:
+        ids = [n.id for n in nodes]
         names = [n for g in f.nodes for n in g] if f.kind == "partition" else \
             [n for n in f.nodes if n is not None]
         unknown = [n for n in names if n not in ids]
@@ -143,6 +157,10 @@ class Simulation:
             probe = Network()
             probe._attach(ids)
             probe.partition(f.nodes)   # raises ValueError on overlapping groups
+        if f.kind == "drop" and f.msg_type is not None and not handles_message(nodes, f.msg_type):
+            raise ValueError(f"fault '{f.describe()}': no node here handles a message called "
+                             f"{f.msg_type!r}, so it would drop nothing; the message types "
+                             f"here are: {', '.join(message_types(nodes))}")
 
     def _push(self, time, priority, kind, payload):
         self._seq += 1
@@ -352,11 +370,11 @@ class Simulation:
         if self.controls is not None:
             raise ValueError("this simulation is in controlled mode: use perform(action)")
         if until is not None and not callable(until):
-            if isinstance(until, bool) or not isinstance(until, (int, float)) or until < 0:
-                raise ValueError(f"until must be a time >= 0 or a function of the simulation, "
-                                 f"got {until!r}")
-        if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
-            raise ValueError(f"max_events must be a whole number >= 1, got {max_events!r}")
+            if isinstance(until, bool) or not isinstance(until, (int, float)) \
+                    or not 0 <= until < math.inf:
+                raise ValueError(f"until must be a finite time >= 0 or a function of the "
+                                 f"simulation (None: until nothing is left), got {until!r}")
+        whole_number("max_events", max_events, 1)
         self.stopped = None
         condition = until if callable(until) else None
         deadline = until if condition is None else None
@@ -402,7 +420,7 @@ class Simulation:
         """Make a fault happen now (what the fault panel's buttons do)."""
         if not isinstance(fault, Fault):
             raise ValueError(f"apply() takes a fault from replib.faults, got {fault!r}")
-        self._check_fault(fault, tuple(self.nodes))
+        self._check_fault(fault, list(self.nodes.values()))
         self._log.append(("apply", fault, self.now))   # run(until=t) may have moved the clock
         if self.controls is not None:
             self.now += 1

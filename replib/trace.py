@@ -13,9 +13,11 @@ arrival (receiver down, link cut meanwhile) and caused when it is lost as it is 
 from __future__ import annotations
 
 import hashlib
+import numbers
 from dataclasses import dataclass
 
 from .state import canonical
+from .validate import whole_number
 
 class Event:
     """One thing that happened.  ``msg_id`` ties a send to its deliver, drop or duplicate."""
@@ -114,9 +116,10 @@ class Operation:
 class Trace:
     """The events of one run, plus what is needed to draw them: node ids and roles."""
 
-    def __init__(self, nodes, roles, initial):
+    def __init__(self, nodes, roles, initial, classes=None):
         self.nodes = tuple(nodes)          # node ids, in lane order
         self.roles = dict(roles)           # id -> class name
+        self.classes = dict(classes or {})  # id -> node class (its milestones, for diagrams)
         self.initial = dict(initial)       # id -> state dict before anything happened
         self.events: list[Event] = []
         self.end = 0.0                     # when the run stopped (run(until=...) sets it)
@@ -155,8 +158,18 @@ class Trace:
         """The simulated time the run covers: until it stopped, or its last event."""
         return max(self.end, self.events[-1].time if self.events else 0.0)
 
+    def _step(self, step, first: int = 0) -> int:
+        """``step`` checked: a whole number from ``first`` to the last step."""
+        last = len(self.steps) - 1
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) \
+                or not first <= step <= last:
+            raise ValueError(f"step must be a whole number from {first} to {last} (this trace "
+                             f"has {len(self.steps)} steps), got {step!r}")
+        return int(step)
+
     def step_events(self, step: int) -> list[Event]:
         """The primary event of a step and everything it caused."""
+        step = self._step(step)
         start = self.steps[step]
         end = self.steps[step + 1] if step + 1 < len(self.steps) else len(self.events)
         return self.events[start:end]
@@ -219,6 +232,7 @@ class Trace:
 
     def states_at(self, step: int) -> dict[str, dict]:
         """Every node's state just after step ``step`` (-1: before anything happened)."""
+        step = self._step(step, first=-1)
         states = {n: dict(s) for n, s in self.initial.items()}
         crashed = set()
         for e in self.events[: self.steps[step] + 1 if step >= 0 else 0]:
@@ -241,7 +255,10 @@ class Trace:
         return h.hexdigest()[:16]
 
     def to_text(self, limit: int | None = None) -> str:
-        """The trace as lines of text: step, time, what happened."""
+        """The trace as lines of text: step, time, what happened (the first ``limit``
+        events; None: all)."""
+        if limit is not None:
+            whole_number("limit", limit, 0)
         lines = []
         for e in self.events[:limit]:
             lead = f"{e.step:>4}" if e.primary else "    "
@@ -253,3 +270,12 @@ class Trace:
     def __repr__(self):
         return (f"<Trace: {len(self.steps)} steps, {len(self.events)} events, "
                 f"{len(self.nodes)} nodes, t=0..{self.duration:g}>")
+
+
+def trace_of(sim_or_trace, name: str = "trace") -> Trace:
+    """The Trace of a Simulation, or the Trace itself; anything else is a ValueError."""
+    trace = getattr(sim_or_trace, "trace", sim_or_trace)
+    if not isinstance(trace, Trace):
+        raise ValueError(f"{name} must be a Simulation or its Trace (from sim.run()), "
+                         f"got {sim_or_trace!r}")
+    return trace

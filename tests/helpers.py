@@ -1,10 +1,14 @@
-"""Helpers shared by the tests: two small messages, effects as plain tuples, and nodes
-attached to a fake network for handler tests."""
+"""Helpers shared by the tests: two small messages, effects as plain tuples, nodes
+attached to a fake network for handler tests, and client operations for history tests."""
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from replib.node import CancelTimer, Record, Send, SetTimer
+from replib.trace import Operation
+
+JEPSEN_CORPUS = Path(__file__).parent / "fixtures" / "jepsen"
 
 
 @dataclass(frozen=True)
@@ -41,3 +45,20 @@ def attached(nodes, start=False) -> dict:
         if start:
             n.run_hook("on_start")
     return {n.id: n for n in nodes}
+
+
+def W(client, value, invoke, response, result="ok"):
+    """A write; never answered when ``response`` is None."""
+    return Operation(client, ("write", value), invoke, response,
+                     None if response is None else result)
+
+
+def R(client, value, invoke, response):
+    """A read that returned ``value``; never answered when ``response`` is None."""
+    return Operation(client, ("read",), invoke, response, None if response is None else value)
+
+
+def CAS(client, expected, new, invoke, response, result="ok"):
+    """A compare-and-set; never answered when ``response`` is None."""
+    return Operation(client, ("cas", expected, new), invoke, response,
+                     None if response is None else result)

@@ -24,7 +24,7 @@ def _rows(e):
 def test_opens_with_every_approach_and_a_described_figure(explorer):
     e = explorer
     assert e.message.value == ""
-    assert _rows(e) == len(compare_module.APPROACHES) == 6
+    assert _rows(e) == len(compare_module.APPROACHES) == 8
     assert "n = 3 replicas" in e.table.value
     assert e.result.row("2pc").messages_per_op == 12        # 4n with n = 3 participants
     assert e.figure.value.startswith("<img")
@@ -136,35 +136,5 @@ def test_table_html_escapes_and_has_every_column():
 # ---- the chapter's exercise checks (replib/exercises.py, chapter 08 block) ----------------
 
 
-@pytest.mark.parametrize("answer, start", [
-    (12, "Correct! 12 per write: 4 Accept, 4 Accepted, 4 Decided."),
-    (12.0, "Correct!"),
-    (20, "Not yet: 20 is the taxonomy's 4n."),
-    (15, "Not yet: close: the leader is one of the 5 replicas"),
-    (7, "Not yet: phase 2 per write"),
-    ("twelve", "Not yet: the number of messages per write should be a number"),
-    (..., "Not yet: replace the ..."),
-])
-def test_check_multipaxos_messages(capsys, answer, start):
-    from replib.exercises import check_multipaxos_messages
-    assert check_multipaxos_messages(answer) is None
-    out = capsys.readouterr().out
-    assert out.startswith(start) and out.count("\n") == 1
 
 
-@pytest.mark.parametrize("answer, start", [
-    ({"async", "multipaxos", "paxos-per-op"}, "Correct! async, multipaxos, paxos-per-op"),
-    ("async, multipaxos, paxos-per-op", "Correct!"),
-    ({"async", "sync", "multipaxos", "paxos-per-op"}, "Not yet: sync primary/backup needs"),
-    ({"async", "2pc", "multipaxos", "paxos-per-op"}, "Not yet: clients talk to the coordinator"),
-    ({"async"}, "Not yet: with 2 of 3 replicas up, Paxos still has a majority"),
-    ({"multipaxos", "paxos-per-op"}, "Not yet: async primary/backup fails over"),
-    ({"raft"}, "Not yet: unknown approach name(s) ['raft']"),
-    (3, "Not yet: give a set of approach names"),
-    (None, "Not yet: replace the ..."),
-])
-def test_check_keeps_writing(capsys, answer, start):
-    from replib.exercises import check_keeps_writing
-    assert check_keeps_writing(answer) is None
-    out = capsys.readouterr().out
-    assert out.startswith(start) and out.count("\n") == 1

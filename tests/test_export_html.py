@@ -125,3 +125,33 @@ def test_no_input_hides_code_from_stored_outputs(tmp_path):
     assert not INPUT_AREA.search(page)
     assert "data:image/png;base64," in page  # outputs stay
     assert html.unescape(re.sub(r"<[^>]+>", "", page)).find(code.splitlines()[0].strip()) == -1
+
+
+def test_every_script_from_a_cdn_is_pinned_and_checked(exported, tmp_path):
+    """A page loads require.js and the widget manager from jsDelivr, each at an exact version
+    with the sha384 a browser checks before running it; no other script, and no dynamic
+    import from anywhere (MathJax and Mermaid are left out).  A page without widgets loads
+    require.js only."""
+    paths, out, _ = exported
+    pinned = {s["url"]: s["integrity"] for s in tool.SCRIPTS.values()}
+    for url, integrity in pinned.items():
+        assert re.match(r"https://cdn\.jsdelivr\.net/npm/(@[\w-]+/)?[\w-]+@\d+\.\d+\.\d+/", url)
+        assert re.fullmatch(r"sha384-[A-Za-z0-9+/]{64}", integrity)
+    plain = tool.export(tool.chosen_notebooks(["00"]), tmp_path, run=False, log=lambda *a: None)
+    for page_path, expected in [(out / f"{p.stem}.html", set(pinned)) for p in paths] + [
+            (plain[0], {tool.SCRIPTS["requirejs"]["url"]})]:
+        page = page_path.read_text(encoding="utf-8")
+        tags = re.findall(r"<script\b[^>]*\bsrc=[^>]*>", page)
+        sources = {re.search(r'src="([^"]+)"', t).group(1): t for t in tags}
+        assert set(sources) == expected, page_path.name
+        for url, tag in sources.items():
+            assert f'integrity="{pinned[url]}"' in tag and 'crossorigin="anonymous"' in tag
+        assert not re.search(r"""import\(\s*["']https?:|\.src\s*=\s*["'`]https?:|@\*/""", page)
+
+
+def test_the_widget_manager_pin_draws_this_ipywidgets():
+    """html-manager 1.x draws the widget state of ipywidgets 8 (the version pinned in
+    requirements.txt): moving one pin means moving the other."""
+    ipywidgets = re.search(r"^ipywidgets==(\d+)\.", (ROOT / "requirements.txt").read_text(), re.M)
+    manager = re.search(r"html-manager@(\d+)\.", tool.SCRIPTS["widgets"]["url"])
+    assert (ipywidgets.group(1), manager.group(1)) == ("8", "1")

@@ -16,6 +16,11 @@ class Ping:
 
 
 @dataclass(frozen=True)
+class Pong:
+    n: int
+
+
+@dataclass(frozen=True)
 class Tick:
     """Timer: send the next round of pings."""
 
@@ -42,6 +47,9 @@ class Pinger(Node):
 
     def on_ping(self, msg, sender):
         self.got.append((sender, msg.n))
+
+    def on_pong(self, msg, sender):
+        """Never sent: a second message type, for drop rules to tell apart."""
 
 
 def pingers(*, a_to=("b", "c"), b_to=(), c_to=()):
@@ -92,7 +100,7 @@ def test_at_and_when_are_exclusive():
 @pytest.mark.parametrize("bad", [-1, True, "3", float("nan"), [1]])
 def test_at_must_be_a_time(bad):
     """at= is a number >= 0 (not a bool, a string or nan)."""
-    with pytest.raises(ValueError, match="at= must be a time >= 0"):
+    with pytest.raises(ValueError, match="at= must be a finite number >= 0"):
         crash("a", at=bad)
 
 

@@ -451,7 +451,7 @@ def test_diverged_reports_pairs_that_are_not_prefixes_and_where():
     ({"a": 1}, "a history must be a list of Operation"),
     ("write 1", "a history must be a list of Operation"),
     ([("a", ("write", 1), 0)], r"history\[0\] is not an Operation"),
-    ([Operation("a", ("cas", 1, 2), 0, 1, "ok")], r"history\[0\]: an operation must be"),
+    ([Operation("a", ("cas", 1), 0, 1, "ok")], r"history\[0\]: an operation must be"),
     ([Operation("a", ("write",), 0, 1, "ok")], r"history\[0\]: an operation must be"),
     ([Operation("a", "write 1", 0, 1, "ok")], r"history\[0\]: an operation must be"),
     ([Operation("a", ("write", 1), 2, 1, "ok")], r"history\[0\]: response must be None"),

@@ -97,3 +97,19 @@ def test_make_lecture_opens_no_browser_without_a_display():
     assert re.search(rf"/voila notebooks/00-start-here\.ipynb{expected}\s*$", line, re.M), line
     shown = dry_run("NB=00", env={**headless, "DISPLAY": ":0"})
     assert re.search(r"/voila notebooks/00-start-here\.ipynb\s*$", shown, re.M), shown
+
+
+def test_make_lecture_listens_beyond_this_machine_only_with_a_token():
+    """Voila without a token on 0.0.0.0 would let anyone who reaches the port run code in its
+    kernels: make lecture refuses that (before starting anything) and says how to add one;
+    with a token, or on this machine only, it runs."""
+    for args in ("--Voila.ip=0.0.0.0", "--ip=192.168.1.5", "--Voila.ip 0.0.0.0", "--Voila.ip="):
+        done = subprocess.run(["make", "-n", "--no-print-directory", "lecture", "NB=05",
+                               f"LECTURE_ARGS={args}"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode != 0 and "/voila " not in done.stdout, args
+        assert "without a token" in done.stderr and f'LECTURE_ARGS="{args} --token"' in done.stderr
+    for args in ("--Voila.ip=0.0.0.0 --token", "--ip=0.0.0.0 --Voila.token=s3cret",
+                 "--Voila.ip=127.0.0.1", "--port 8899"):
+        assert re.search(rf"/voila notebooks/05-paxos\.ipynb\b.*{re.escape(args)}",
+                         dry_run("NB=05", f"LECTURE_ARGS={args}")), args

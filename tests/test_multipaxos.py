@@ -330,3 +330,69 @@ def test_invariants_catch_disagreement():
     c1 = multipaxos_system(3, 1, 1)[-1]
     c1.results = ["ok"]
     assert not acknowledged_survive([c1] + list(replicas().values()))
+
+
+# ---- piggybacked decisions, and reads without the log ----------------------------------------
+
+def piggy_leader():
+    """A PiggybackReplica r1 leading ballot 3 (empty promises from r1 and r2)."""
+    from replib.protocols.multipaxos import PiggybackReplica
+    r1 = attached(multipaxos_system(heartbeat=None, replica=PiggybackReplica))["r1"]
+    r1.run_hook("on_start")
+    r1.handle(Promise(3, ()), "r1")
+    r1.handle(Promise(3, ()), "r2")
+    return r1
+
+
+def test_piggyback_defers_decided_to_the_next_accept():
+    """Rule 3, piggybacked: a command chosen sends no Decided; the leader's next Accept
+    carries it (AcceptDecided with decided=((1, W1),)), and the one after carries nothing."""
+    from replib.protocols.multipaxos import AcceptDecided
+    r1 = piggy_leader()
+    r1.handle(Request("c1", 0, ("write", "x", 1)), "c1")
+    r1.handle(Accepted(3, 1, W1), "r1")
+    effects = plain(r1.handle(Accepted(3, 1, W1), "r2"))
+    assert not any(e[0] == "send" and isinstance(e[2], Decided) for e in effects)
+    assert ("send", "c1", Reply(0, "ok")) in effects
+    assert plain(r1.handle(Request("c1", 1, ("read", "x")), "c1")) == [
+        ("send", r, AcceptDecided(3, 2, RD, ((1, W1),))) for r in R]
+
+
+def test_piggybacked_decision_is_learned_by_a_follower():
+    """A follower that gets AcceptDecided learns (applies) the decided slots, then accepts
+    the new slot as for a plain Accept."""
+    from replib.protocols.multipaxos import AcceptDecided, PiggybackReplica
+    r2 = attached(multipaxos_system(heartbeat=None, replica=PiggybackReplica))["r2"]
+    r2.handle(Accept(3, 1, W1), "r1")
+    effects = plain(r2.handle(AcceptDecided(3, 2, RD, ((1, W1),)), "r1"))
+    assert r2.log == [W1] and ("send", "r1", Accepted(3, 2, RD)) in effects
+
+
+def test_piggyback_message_counts():
+    """Per write between replicas (none to itself): 3(n - 1) with Decided sent apart, 2(n - 1)
+    piggybacked (AcceptDecided and Accepted to and from the n - 1 others).  With no
+    heartbeat the last decision is never sent: a follower applies 9 of the 10 slots."""
+    from replib.protocols.multipaxos import PiggybackReplica
+    for n in (3, 5):
+        assert message_cost(n, 10)["between_replicas_per_op"] == 3 * (n - 1)
+        piggy = message_cost(n, 10, replica=PiggybackReplica)
+        assert piggy["between_replicas_per_op"] == 2 * (n - 1)
+    sim = Simulation(multipaxos_system(3, 1, [("write", "x", i) for i in range(10)], heartbeat=None,
+                                       client_start=5.0, timeout=1000.0, replica=PiggybackReplica),
+                     network=Network(), seed=0, record_states=False)
+    sim.run()
+    assert [len(sim.node(r).log) for r in R] == [10, 10, 9]
+
+
+def test_local_reads_are_answered_at_once_by_a_leader():
+    """LocalReads: a leader answers a read from its register, with no Accept; a follower
+    ignores it as Replica does."""
+    from replib.protocols.multipaxos import LocalReads
+    nodes = attached(multipaxos_system(heartbeat=None, replica=LocalReads))
+    r1 = nodes["r1"]
+    r1.run_hook("on_start")
+    r1.handle(Promise(3, ()), "r1")
+    r1.handle(Promise(3, ()), "r2")
+    r1.kv["x"] = 7
+    assert plain(r1.handle(Request("c1", 0, ("read", "x")), "c1")) == [("send", "c1", Reply(0, 7))]
+    assert plain(nodes["r2"].handle(Request("c1", 0, ("read", "x")), "c1")) == []

@@ -205,16 +205,19 @@ def test_a_mutable_timer_is_refused():
 
 
 def test_negative_timer_delay_is_refused():
-    """A timer delay below zero (or nan) raises ValueError."""
+    """A timer delay below zero (or nan, or inf: a timer that never fires) raises ValueError."""
     class T(Node):
         def on_retry(self, timer):
             self.set_timer(timer, timer.n)
 
     t = attach(T("t"))
-    with pytest.raises(ValueError, match="delay must be >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"delay of Retry\(n=-1\) must be a finite number >= 0, "
+                                         r"got -1"):
         t.handle(Retry(-1))
-    with pytest.raises(ValueError, match="delay must be >= 0"):
+    with pytest.raises(ValueError, match="delay of .* must be a finite number >= 0"):
         t.handle(Retry(float("nan")))
+    with pytest.raises(ValueError, match="delay of .* must be a finite number >= 0, got inf"):
+        t.handle(Retry(float("inf")))
 
 
 def test_send_to_an_unknown_node_lists_the_nodes():

@@ -87,6 +87,26 @@ def test_notebooks_are_executed_cleanly(kind):
     assert not found, f"{REBUILD}, then fix what remains:\n" + "\n".join(found)
 
 
+def test_every_figure_has_a_caption():
+    """Every show(...) in a source notebook passes caption=: one sentence of what the figure
+    shows, which opens its alt text (the generated description only lists what is in it)."""
+    import ast
+    missing = []
+    for path in SOURCES:
+        for i, cell in enumerate(read(path).cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:   # IPython syntax (Replica??): no show() there
+                continue
+            for node in ast.walk(tree):
+                if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "show"
+                        and not any(k.arg == "caption" for k in node.keywords)):
+                    missing.append(f"{rel(path)} cell {i}, line {node.lineno}")
+    assert not missing, "show(...) without caption=: " + "; ".join(missing)
+
+
 def _executed(cells):
     nb = new_notebook()
     nb.cells = cells

@@ -728,3 +728,58 @@ def test_the_target_configuration_checked_up_to_a_depth():
     assert r.ok and r.note == "explored every state up to depth 8"
     assert (r.states, r.transitions) == (14263, 93176)
     assert len(r.goals["a value is chosen"].path) == 6
+
+
+def test_checker_finds_a_proposer_that_forgets_its_number():
+    """(v) A proposer must remember the highest number it tried, on disk (*Paxos Made Simple*
+    2.2).  ``ForgetsItsNumber`` keeps it in memory; on a duplicating network with one crash
+    of p1 (acceptors interchangeable), agreement fails in 18 steps (23,029 states): p1 gets
+    (2, v1) accepted by a1 and a2, crashes, restarts with number 2 again, and from promises
+    of its first life still in flight (a2's, and a3's reporting (1, v2)) proposes (2, v2),
+    which a2 and a3 accept.  The real proposer, same check: safe in all 16,558 states."""
+    from replib.protocols.misreadings import ForgetsItsNumber, check_with_crash
+    r = check_with_crash("p1", proposer=ForgetsItsNumber, duplicate=True)
+    assert r.violation.name == "agreement" and len(r.violation.path) == 18
+    assert r.states == 23_029
+    actions = r.violation.path.actions
+    assert actions.index(Crash("p1")) + 1 == actions.index(Restart("p1"))
+    assert actions[-2:] == [Deliver("p1", "a2", Accept(2, "v2")),
+                            Deliver("p1", "a3", Accept(2, "v2"))]
+    kept = check_with_crash("p1", duplicate=True)
+    assert kept.ok and kept.complete and kept.states == 16_558
+
+
+def test_check_with_crash_finds_the_forgotten_promise():
+    """The chapter's check of ``ForgetsPromise``: agreement alone, one crash of a2, no
+    duplication: 14 steps, 50,164 states (as test (ii) above)."""
+    from replib.protocols.misreadings import check_with_crash
+    r = check_with_crash("a2", acceptor=ForgetsPromise)
+    assert r.violation.name == "agreement" and len(r.violation.path) == 14 and r.states == 50_164
+
+
+def test_accepted_not_chosen_is_replaced():
+    """Chapter 05's controlled run: a3 accepts (1, v2), a minority; p1's promises come from a1
+    and a2 (nothing accepted), so v1 is chosen under 2; p2 then tries 3 with a1 and a3, rule 2a
+    takes (2, v1) over (1, v2), and a3 replaces its v2.  The diagram's badges: "accepted ..." on
+    every accept, "chosen v1" once, on a2, where the majority is reached."""
+    from replib.experiments.paxos import accepted_not_chosen
+    sim = accepted_not_chosen()
+    assert chosen_in_trace(sim.trace) == ["v1"]
+    assert {a: sim.node(a).accepted for a in ("a1", "a2", "a3")} == {
+        "a1": (2, "v1"), "a2": (2, "v1"), "a3": (3, "v1")}
+    from replib.viz.sequence import milestones
+    badges = [(node, text) for _, node, text, _ in milestones(sim.trace) if node.startswith("a")]
+    assert badges == [("a3", "accepted (1,v2)"), ("a1", "accepted (2,v1)"),
+                      ("a2", "accepted (2,v1)"), ("a2", "chosen v1"), ("a3", "accepted (3,v1)")]
+
+
+def test_heal_runs():
+    """Chapter 05's 100 seeded runs (a1, a2 cut off until a heal time in 5..30; p1 alone):
+    nothing is chosen before the heal in any of them, a value is chosen after it in every
+    one, median 8.4 and at most 17.5 time units later, with at most 1 ballot after it."""
+    from replib.experiments.paxos import heal_run
+    runs = [heal_run(seed) for seed in range(100)]
+    assert not any(r.chosen_before_heal for r in runs)
+    delays = sorted(r.delay for r in runs)
+    assert round(delays[49], 1) == 8.4 and round(delays[-1], 1) == 17.5
+    assert max(r.ballots_after_heal for r in runs) == 1

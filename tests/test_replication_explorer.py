@@ -26,8 +26,24 @@ def test_explorer_crash_changes_the_diagram():
     """Choosing a crash re-runs the small run with it: the diagram's text mentions it."""
     e = ReplicationExplorer(backups=2, mode="async", writes=30)
     before = e.diagram.value
-    e.crash_node.value = "primary"
+    e.fault.value = "crash primary"
     assert e.diagram.value != before and "primary crashed at t=6" in e.diagram.value
+    assert "acknowledged write(s) lost" in e.outcome.value
+
+
+def test_explorer_partition_and_failover():
+    """A partition that cuts the primary off, with naive failover, leaves two primaries at
+    the end; with epochs the old primary steps down after the heal; a heal before the
+    partition is refused with a message."""
+    e = ReplicationExplorer(backups=2, mode="async", writes=30)
+    e.failover.value = "naive"
+    e.fault.value = "partition primary"
+    assert "partitioned at t=6" in e.diagram.value
+    assert "acting as primary at the end: primary, b1." in e.outcome.value
+    e.failover.value = "epochs"
+    assert "acting as primary at the end: b1." in e.outcome.value
+    e.heal_at.value = 3.0
+    assert "must come after the partition" in e.message.value
 
 
 def test_explorer_tail_slider_changes_the_latencies():

@@ -71,15 +71,18 @@ def test_bad_settings_are_refused(kw, match):
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(until=-1), "until must be a time >= 0 or a function of the simulation, got -1"),
-    (dict(until=True), "until must be a time"),
-    (dict(until="5"), "until must be a time"),
+    (dict(until=-1), "until must be a finite time >= 0 or a function of the simulation "
+                      r"\(None: until nothing is left\), got -1"),
+    (dict(until=True), "until must be a finite time"),
+    (dict(until="5"), "until must be a finite time"),
+    (dict(until=float("nan")), "until must be a finite time"),
+    (dict(until=float("inf")), "until must be a finite time"),
     (dict(max_events=0), "max_events must be a whole number >= 1, got 0"),
     (dict(max_events=2.5), "max_events must be a whole number"),
     (dict(max_events=True), "max_events must be a whole number"),
 ])
 def test_bad_run_arguments_are_refused(kw, match):
-    """until is a time >= 0 or a predicate; max_events a whole number >= 1."""
+    """until is a finite time >= 0 or a predicate; max_events a whole number >= 1."""
     with pytest.raises(ValueError, match=match):
         fwd().run(**kw)
 

@@ -4,7 +4,7 @@ import pytest
 
 from replib import Controls
 from replib.check import NodeModel, check
-from replib.protocols.paxos import Prepare, Promise, agreement, paxos_system
+from replib.protocols.paxos import Prepare, Promise, paxos_system
 from replib.protocols.twopc import twopc_system
 from replib.symmetry import relabel
 

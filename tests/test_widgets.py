@@ -107,7 +107,7 @@ def test_fault_panel_survives_bad_values():
     panel.add_fault("explode", "server", 3)
     assert "unknown action" in panel.message.value
     panel.add_fault("crash", "server", -1)
-    assert "at= must be a time &gt;= 0" in panel.message.value
+    assert "at= must be a finite number &gt;= 0" in panel.message.value
     assert panel.faults == [] and panel.trace.digest() == before
     panel.add_fault("crash", "server", 2)
     assert panel.message.value == "" and len(panel.faults) == 1

@@ -464,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     os.environ.pop("MPLBACKEND", None)  # let the kernel use the inline backend, as in JupyterLab
+    os.environ["REPLIB_LINT"] = "1"     # show() refuses a figure whose text overlaps or is cut
 
     from tqdm import tqdm
 

@@ -16,10 +16,17 @@ notebooks/ as its working directory, with the widget state stored (nbclient's
 `store_widget_state=True`). The page then carries every figure as an embedded
 `data:image/png;base64` image and the state of every widget as an
 `application/vnd.jupyter.widget-state+json` script: the page's widget manager
-(@jupyter-widgets/html-manager, loaded from a CDN like MathJax) draws each widget in its initial
-state -- sliders, buttons and the figures they show, as after *Run All* -- but nothing reacts to
-them, since no kernel runs. Code is shown, as in the notebook: it is what the course teaches
-(`--no-input` hides it; for a live presentation without code use Voila, `make lecture`).
+(@jupyter-widgets/html-manager) draws each widget in its initial state -- sliders, buttons and
+the figures they show, as after *Run All* -- but nothing reacts to them, since no kernel runs.
+Code is shown, as in the notebook: it is what the course teaches (`--no-input` hides it; for a
+live presentation without code use Voila, `make lecture`).
+
+The pages load two scripts from a CDN (jsDelivr), each pinned to an exact version with a
+subresource-integrity hash (``SCRIPTS``), so a browser runs them only if they are byte for byte
+the files published on npm: require.js and the widget manager. Nothing else is fetched: no
+MathJax or Mermaid (no chapter needs them; templates/course/ leaves them out). To move a pin,
+take the file from the npm tarball (``npm pack @jupyter-widgets/html-manager@VERSION``) and hash
+it: ``openssl dgst -sha384 -binary FILE | openssl base64 -A``.
 
 `--no-execute` exports the stored outputs instead: the stored notebooks carry no widget state
 (tools/build_notebooks.py drops it), so widgets then appear only as their text fallback. An
@@ -41,10 +48,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_notebooks import pick_notebooks  # noqa: E402  (a sibling script, not a package)
 
 REPO = Path(__file__).resolve().parents[1]
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 NOTEBOOKS = REPO / "notebooks"
 DEFAULT_OUT = REPO / "build" / "html"
 CELL_TIMEOUT = 600
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+#: every script a page loads: an exact version and the sha384 of the file as published on npm
+#: (jsDelivr serves npm files unchanged). html-manager 1.0.x draws ipywidgets 8 widget state.
+SCRIPTS = {
+    "requirejs": {
+        "url": "https://cdn.jsdelivr.net/npm/requirejs@2.3.8/require.js",
+        "integrity": "sha384-gzoQyNpzaOK+Aes9TTuBq/ZgYdleZUDN3sFwxyLRbRytLEWofprkKj2F7z3a6nTu",
+    },
+    "widgets": {
+        "url": "https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.15/dist/embed-amd.js",
+        "integrity": "sha384-/x/n24gdFNkRW3aFeWPOJ5tgVI0ZmBOBu6UKswtJLAm6SIAzWBZUdrLEr5A9yXvL",
+    },
+}
 
 
 def chosen_notebooks(names: list[str]) -> list[Path]:
@@ -145,7 +165,8 @@ def export(paths: list[Path], out: Path, run: bool = True, no_input: bool = Fals
     from nbconvert import HTMLExporter
 
     out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name="lab", embed_images=True, exclude_input=no_input,
+    exporter = HTMLExporter(template_name="course", extra_template_basedirs=[str(TEMPLATES)],
+                            embed_images=True, exclude_input=no_input,
                             exclude_input_prompt=no_input, exclude_output_prompt=no_input)
     notebooks, pages = [], []
     for path in paths:
@@ -160,7 +181,8 @@ def export(paths: list[Path], out: Path, run: bool = True, no_input: bool = Fals
         started = time.perf_counter()
         if run:
             execute(nb, path)
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
+                                                             "course_scripts": SCRIPTS})
         body = link_chapters(body, stems)
         bar = nav(pages, number)
         body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, body, count=1)

@@ -19,7 +19,8 @@ from .paxos import (ACCEPTOR_IDS, prediction_schedule, run_prediction_schedule,
 from .livelock import (check_livelock_steps, check_livelock_schedule)
 from .proposal_numbers import (check_chubby_next, check_next_number_prediction,
     check_naive_safety_prediction, check_disagreeing_n)
-from .comparing import (check_multipaxos_messages, check_keeps_writing)
+from .comparing import (check_multipaxos_messages, check_keeps_writing,
+    check_noop_prediction, check_fill_gaps)
 
 __all__ = [
     "HINT", "SUCCESS", "Hint", "exercise", "check_first_reply_time",
@@ -34,4 +35,5 @@ __all__ = [
     "check_fixed_acceptor", "check_livelock_steps", "check_livelock_schedule",
     "check_chubby_next", "check_next_number_prediction", "check_naive_safety_prediction",
     "check_disagreeing_n", "check_multipaxos_messages", "check_keeps_writing",
+    "check_noop_prediction", "check_fill_gaps",
 ]

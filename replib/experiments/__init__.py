@@ -9,3 +9,13 @@ from a seed it takes and returns plain numbers, tables or figures.
 - ``proposal_numbers``: chapter 07 (Chubby's numbers, (round, id) pairs, collisions)
 - ``compare``: chapter 08 (the approaches side by side)
 """
+
+
+def finished(sim, what: str):
+    """The trace of a measuring run, which must have run to its end: a run cut short by the
+    simulator's event limit measured part of the workload only, and would say so nowhere."""
+    if sim.stopped and sim.stopped.startswith("max_events"):
+        raise ValueError(f"{what}: the run reached the simulator's event limit "
+                         f"({sim.stopped}) before the workload was done; measure fewer "
+                         f"operations or fewer nodes")
+    return sim.trace

@@ -9,6 +9,9 @@ from ..network import Constant, LongTail, Network
 from ..protocols.threepc import threepc_system
 from ..protocols.twopc import doubt_intervals, final_outcomes, participant_ids, twopc_system
 from ..sim import Simulation
+from ..trace import trace_of
+from ..validate import MAX_MEASURED, finite_time, whole_number
+from . import finished
 
 CRASH_POINTS = ("no crash", "before prepare", "after some prepares", "after all votes",
                 "after the decision is logged", "after some commits")
@@ -47,8 +50,9 @@ def commit_with_crash(point: str = "after all votes", participants: int = 3,
         raise ValueError(f"unknown crash point {point!r}; choose one of: {', '.join(CRASH_POINTS)}")
     if recover_at is not None and (isinstance(recover_at, bool) or not isinstance(
             recover_at, (int, float)) or not 0 <= recover_at < float("inf")):
-        raise ValueError(f"recover_at must be None (the coordinator stays down) or a time "
-                         f">= 0, got {recover_at!r}")
+        raise ValueError(f"recover_at must be None (the coordinator stays down) or a finite "
+                         f"time >= 0, got {recover_at!r}")
+    finite_time("until", until)
     nodes = twopc_system(participants, termination=termination, timeout=5.0)
     if point.startswith("after some") and participants < 2:
         raise ValueError(f"'{point}' needs at least 2 participants: p1 gets the message and "
@@ -89,7 +93,7 @@ def _check_recovery(sim, point, recover_at):
 def doubt_durations(sim_or_trace, until: float | None = None) -> dict:
     """Participant -> how long it was in doubt about transaction 1 (0 if never); an
     interval still open counts up to ``until`` (default: the end of the trace)."""
-    trace = getattr(sim_or_trace, "trace", sim_or_trace)
+    trace = trace_of(sim_or_trace)
     end = trace.duration if until is None else until
     spans = doubt_intervals(trace)
     return {p: (spans[p][1] if spans[p][1] is not None else end) - spans[p][0]
@@ -110,6 +114,9 @@ def _ranges(ids) -> str:
 
 def outcome_text(outcomes: dict) -> str:
     """final_outcomes as a short stable string: "commit", or "p1 commit, p2-p3 in doubt"."""
+    if not isinstance(outcomes, dict):
+        raise ValueError(f"outcomes must map participants to outcomes, as final_outcomes() "
+                         f"returns, got {outcomes!r}")
     word = {"committed": "commit", "aborted": "abort"}
     groups = {}
     for p, o in outcomes.items():
@@ -125,6 +132,8 @@ def crash_point_table(participants: int = 3, recover_at: float = 20.0, until: fl
     """Every crash point, with and without the coordinator's recovery and the cooperative
     termination protocol: is anyone still in doubt at ``until``, how did it end, and the
     longest time a participant spent in doubt."""
+    finite_time("recover_at", recover_at, zero_ok=True)
+    finite_time("until", until)
     rows = []
     for point in CRASH_POINTS:
         for recovers in (False, True):
@@ -150,6 +159,9 @@ def _commit_system(protocol, participants, votes=None, transactions=1, timeout=5
     raise ValueError(f"protocol must be '2pc' or '3pc', got {protocol!r}")
 
 
+
+
+
 def transaction_latencies(participants: int = 2, latency=None, transactions: int = 200,
                           seed: int = 0, protocol: str = "2pc",
                           timeout: float = 50.0) -> list[float]:
@@ -160,19 +172,25 @@ def transaction_latencies(participants: int = 2, latency=None, transactions: int
     The timeout is long (50) so that this measures the protocol, not its timeouts: with
     timeout 5 on these links, a vote slower than that aborts its transaction, whose
     "latency" is then the timeout itself."""
+    whole_number("transactions", transactions, 1, cap=MAX_MEASURED)
     nodes = _commit_system(protocol, participants, transactions=transactions, timeout=timeout)
     network = Network(LongTail(1.0, 0.8) if latency is None else latency)
     # no node states in the trace: the logs grow with every transaction, and copying them at
     # every step would make a long run quadratic
-    trace = Simulation(nodes, network=network, seed=seed, record_states=False).run()
+    sim = Simulation(nodes, network=network, seed=seed, record_states=False)
+    sim.run()
+    trace = finished(sim, "transaction_latencies")
     return [op.latency for op in trace.history() if op.response is not None]
 
 
 def messages_per_transaction(participants: int = 2, protocol: str = "2pc", votes=None,
                              transactions: int = 10, seed: int = 0) -> dict:
     """Messages per decided transaction, by type, from one run without faults."""
+    whole_number("transactions", transactions, 1, cap=MAX_MEASURED)
     nodes = _commit_system(protocol, participants, votes, transactions)
-    trace = Simulation(nodes, seed=seed, record_states=False).run()
+    sim = Simulation(nodes, seed=seed, record_states=False)
+    sim.run()
+    trace = finished(sim, "messages_per_transaction")
     decided = sum(1 for op in trace.history() if op.response is not None)
     counts = trace.message_counts()
     return {t: counts[t] / decided for t in sorted(counts)}

@@ -5,7 +5,9 @@ lasts under each retry policy, and why no bound on it exists.
     run_to_decision(seed, ...)   one run, no states recorded: ballots, messages and time
                                  until a value is chosen
     decision_stats(...)          the same over many seeds (a ``DecisionStats``)
-    compare_policies(...)        no backoff, fixed, randomized exponential, a leader
+    compare_policies(...)        no backoff, fixed, randomized exponential, a growing timeout,
+                                 a leader
+    GrowingTimeout               a proposer whose retry timeout doubles after each failed try
     decision_histograms(...)     histograms of ballots and messages to a decision
     livelock_search(k)           the checker's shortest schedule with k ballots started and
                                  nothing chosen
@@ -24,25 +26,45 @@ from dataclasses import dataclass, field
 
 from ..actions import Controls, Deliver
 from ..check import Result, check
-from ..network import Network, Uniform
-from ..protocols.paxos import chosen, paxos_system
+from ..network import LongTail, Network, Uniform
+from ..protocols.paxos import Proposer, chosen, paxos_system
 from ..sim import Simulation
+from ..trace import trace_of
 from ..validate import finite_time, whole_number
 
 #: the latency of the chapter's runs: every message takes between 0.5 and 1.5, uniformly
 DEFAULT_LATENCY = Uniform(0.5, 1.5)
+#: the chapter's second network: median 1, a long tail (log-normal; the explorer's "long tail")
+LONG_TAIL = LongTail(1.0, 0.8)
 #: simulated time after which a run that has chosen nothing counts as undecided
 LIMIT = 200.0
 #: the seed of the chapter's dueling run (five ballots and 39 messages until v1 is chosen)
 DUEL_SEED = 9
 
-#: the retry policies the chapter compares: label -> paxos_system settings
+#: the retry policies the chapter compares: label -> run_to_decision settings
 POLICIES = {
     "no backoff": dict(backoff="none"),
     "fixed backoff": dict(backoff="fixed"),
     "randomized backoff": dict(backoff="random"),
+    "growing timeout": dict(backoff="none", growing=True),
     "leader p1": dict(backoff="none", leader="p1"),
 }
+
+
+class GrowingTimeout(Proposer):
+    """A proposer whose retry timeout doubles after each failed attempt: ``timeout`` for its
+    first ballot, twice that for the second, and so on (``tries`` is on disk, so a restart
+    does not shrink it again).  The standard remedy for a timeout that is too short: sooner
+    or later it outlasts a ballot's round trips.  A rejected ballot is retried at once, as
+    with no backoff."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_timeout = self.timeout
+
+    def begin(self):
+        self.timeout = self.first_timeout * 2 ** self.tries
+        super().begin()
 
 
 # ---- one run ---------------------------------------------------------------------------
@@ -125,15 +147,18 @@ def run_to_decision(seed: int = 0, backoff: str = "none", timeout: float = 6.0,
                     backoff_base: float = 1.0, backoff_cap: float = 32.0,
                     leader: str | None = None, latency=None, limit: float = LIMIT,
                     proposers: int = 2, acceptors: int = 3,
-                    max_events: int = 50_000) -> Outcome:
+                    max_events: int = 50_000, growing: bool = False) -> Outcome:
     """Run Paxos with unbounded ballots (no states recorded: it is fast) until a value is
     chosen or the simulated time passes ``limit``; count ballots and messages until then.
-    A run that reaches ``max_events`` events first (tiny timeouts) ends undecided too."""
+    A run that reaches ``max_events`` events first (tiny timeouts) ends undecided too.
+    growing: the retry timeout doubles after each failed attempt (``GrowingTimeout``)."""
     finite_time("limit", limit)
     whole_number("max_events", max_events, 1)
+    if not isinstance(growing, bool):
+        raise ValueError(f"growing must be True or False, got {growing!r}")
     nodes = paxos_system(acceptors, proposers, learners=0, max_ballots=None, timeout=timeout,
                          backoff=backoff, backoff_base=backoff_base, backoff_cap=backoff_cap,
-                         leader=leader)
+                         leader=leader, proposer=GrowingTimeout if growing else Proposer)
     sim = Simulation(nodes, network=_network(latency), seed=seed, record_states=False)
     sim.run(until=_stop_when_chosen(sim, limit), max_events=max_events)
     values = _chosen_in(sim)
@@ -183,6 +208,19 @@ class DecisionStats:
     def median(self, what: str):
         return self.percentile(what, 50)
 
+    def mean_ci(self, what: str, z: float = 1.96) -> tuple:
+        """(mean, low, high): the mean over the decided runs, with a normal-approximation
+        confidence interval, mean +- z * s / sqrt(n) (z = 1.96: 95 %).  None for all three
+        when fewer than two runs decided."""
+        values = self.values(what)
+        n = len(values)
+        if n < 2:
+            return (None, None, None)
+        mean = sum(values) / n
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+        half = z * sd / math.sqrt(n)
+        return (mean, mean - half, mean + half)
+
     def p95(self, what: str):
         return self.percentile(what, 95)
 
@@ -199,9 +237,13 @@ class DecisionStats:
         return text
 
 
+#: runs one call makes at most (a run takes up to 50,000 events: about 30 ms)
+MAX_SEEDS = 10_000
+
+
 def _seed_list(seeds) -> list:
     if isinstance(seeds, int) and not isinstance(seeds, bool):
-        whole_number("seeds", seeds, 1)
+        whole_number("seeds", seeds, 1, cap=MAX_SEEDS)
         return list(range(seeds))
     try:
         out = list(seeds)
@@ -211,6 +253,9 @@ def _seed_list(seeds) -> list:
     if not out or not all(isinstance(s, int) and not isinstance(s, bool) for s in out):
         raise ValueError(f"seeds must be a number of seeds (a whole number >= 1) or a "
                          f"non-empty list of integer seeds, got {seeds!r}")
+    if len(out) > MAX_SEEDS:
+        raise ValueError(f"seeds must list at most {MAX_SEEDS:,} seeds here (more would not "
+                         f"finish in seconds), got {len(out):,}")
     return out
 
 
@@ -223,14 +268,15 @@ def _bar(total, progress):
     if not show:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc="runs", leave=False)
+    return tqdm(total=total, desc="runs", leave=True)
 
 
 def decision_stats(seeds=200, label: str | None = None, latency=None, limit: float = LIMIT,
                    progress=None, **settings) -> DecisionStats:
     """``run_to_decision`` for each seed (a number n: seeds 0..n-1, or a list of seeds).
 
-    settings: backoff, timeout, backoff_base, backoff_cap, leader, proposers, acceptors.
+    settings: backoff, timeout, backoff_base, backoff_cap, leader, proposers, acceptors,
+    growing.
     progress: True/False, or None for a progress bar only above PROGRESS_ABOVE runs."""
     seeds = _seed_list(seeds)
     bar = _bar(len(seeds), progress)
@@ -249,6 +295,22 @@ def _stats(seeds, label, latency, limit, bar, settings):
             bar.update()
     name = label or ", ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
     return DecisionStats(name, dict(settings), outcomes, limit)
+
+
+def ranking(stats: dict, what: str = "ballots") -> list:
+    """The configurations of ``stats`` (label -> DecisionStats) from the fewest ``what`` on
+    average to the most, as (label, mean, low, high) with the 95 % normal-approximation
+    intervals of ``mean_ci``; a configuration with undecided runs comes last."""
+    rows = [(label,) + s.mean_ci(what) for label, s in stats.items()]
+    return sorted(rows, key=lambda r: (stats[r[0]].undecided > 0,
+                                       math.inf if r[1] is None else r[1]))
+
+
+def separated(ranked: list) -> bool:
+    """True when the intervals of a ``ranking`` do not overlap, neighbour by neighbour: the
+    order is not an accident of the seeds."""
+    return all(a[3] is not None and b[2] is not None and a[3] < b[2]
+               for a, b in zip(ranked, ranked[1:]))
 
 
 def compare_policies(seeds=200, timeout: float = 6.0, backoff_base: float = 1.0,
@@ -302,8 +364,19 @@ def decision_histograms(stats: dict, title: str | None = None):
             isinstance(s, DecisionStats) for s in stats.values()):
         raise ValueError("stats must be a non-empty dict label -> DecisionStats "
                          "(from decision_stats or compare_policies)")
-    fig = Figure(figsize=(11.0, 5.0), dpi=100, facecolor="white")
-    axes = [fig.add_axes((0.07, 0.3, 0.4, 0.6)), fig.add_axes((0.57, 0.3, 0.4, 0.6))]
+    # the layout in inches: room for the y labels on the left, and a legend below whose
+    # columns fit the longest label (one column when two would not fit)
+    from ..viz.sequence import text_width_pt
+    fig_w, left, gap, right, axes_h, head = 10.4, 0.95, 1.15, 0.25, 3.0, 0.6
+    labels = [_legend(label, s) for label, s in stats.items()]
+    col = max(text_width_pt(x, P.FONT["legend"]) for x in labels) + 60
+    ncol = 2 if 2 * col <= (fig_w - left - right) * 72 else 1
+    bottom = 0.9 + 0.27 * math.ceil(len(labels) / ncol)
+    fig_h = head + axes_h + bottom
+    fig = Figure(figsize=(fig_w, fig_h), dpi=100, facecolor="white")
+    axes_w = (fig_w - left - gap - right) / 2
+    axes = [fig.add_axes((x / fig_w, bottom / fig_h, axes_w / fig_w, axes_h / fig_h))
+            for x in (left, left + axes_w + gap)]
     top = max(max(s.values("messages"), default=0) for s in stats.values())
     width = next(w for w in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9) if w * 15 >= top)
     parts = []
@@ -326,9 +399,10 @@ def decision_histograms(stats: dict, title: str | None = None):
             ax.spines[side].set_visible(False)
     axes[0].xaxis.get_major_locator().set_params(integer=True)
     if title:
-        fig.suptitle(title, fontsize=P.FONT["title"], fontweight="bold", x=0.07, ha="left")
-    fig.legend(loc="lower left", bbox_to_anchor=(0.07, 0.0), frameon=False,
-               fontsize=P.FONT["legend"], ncol=2)
+        fig.suptitle(title, fontsize=P.FONT["title"], fontweight="bold", x=left / fig_w,
+                     y=1 - 0.15 / fig_h, ha="left", va="top")
+    fig.legend(loc="lower left", bbox_to_anchor=(left / fig_w - 0.01, 0.02), frameon=False,
+               fontsize=P.FONT["legend"], ncol=ncol)
     runs = {s.runs for s in stats.values()}
     fig.alt_text = (f"Histograms of the ballots and messages until a value is chosen, "
                     f"{'/'.join(map(str, sorted(runs)))} runs per configuration, fraction of "
@@ -422,6 +496,9 @@ def _norm(text: str) -> str:
 
 def schedule_of(path) -> list[str]:
     """A checker path of deliveries (a Path or a list of actions) as schedule steps."""
+    if not (hasattr(path, "actions") or isinstance(path, (list, tuple))):
+        raise ValueError(f"path must be a checker Path or a list of Deliver actions, "
+                         f"got {path!r}")
     actions = path.actions if hasattr(path, "actions") else list(path)
     out = []
     for a in actions:
@@ -551,8 +628,8 @@ def replay_schedule(steps, stop_when_chosen: bool = False) -> ScheduleReplay:
     if isinstance(steps, str):
         steps = [s for s in re.split(r"[\n;]", steps) if s.strip()]
     if not isinstance(steps, (list, tuple)):
-        raise ValueError(f"a schedule is a list of steps such as ['p1 -> a1', 'p2 -> a1'], "
-                         f"got {steps!r}")
+        raise ValueError(f"steps: a schedule is a list of steps such as ['p1 -> a1', "
+                         f"'p2 -> a1'] (or one string, a step per line), got {steps!r}")
     out = ScheduleReplay(list(steps), Simulation(duel_system(), controls=DUEL_CONTROLS))
     for i, step in enumerate(out.steps, start=1):
         try:
@@ -597,20 +674,12 @@ def livelock_verdict(steps, ballots: int = 5) -> tuple[bool, str]:
 
 def duel_diagram(sim_or_trace, title: str | None = None):
     """The space-time diagram of a run, with every ballot's start marked on its proposer's
-    lane ("ballot 3"), and the ballots listed in the alt text."""
-    from ..viz import palette as P
+    lane (the proposers' "ballot 3" badges), and the ballots listed in the alt text."""
     from ..viz import space_time
 
-    trace = getattr(sim_or_trace, "trace", sim_or_trace)
+    trace = trace_of(sim_or_trace)
     fig = space_time(trace, title=title)
-    ax = fig.axes[0]
-    lanes = list(trace.nodes)
     started = ballots_started(trace)
-    for time, node, ballot in started:
-        y = len(lanes) - 1 - lanes.index(node)
-        ax.text(time, y - 0.12, f"ballot {ballot}", ha="left", va="top", fontsize=11,
-                fontweight="bold", color=P.BLACK, zorder=20,
-                bbox=dict(facecolor="white", edgecolor=P.VERMILLION, pad=1.5, linewidth=1.2))
     fig.alt_text += " Ballots started: " + ", ".join(
         f"{node} ballot {b} at t={round(t, 2):g}" for t, node, b in started) + "."
     return fig

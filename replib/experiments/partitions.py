@@ -9,6 +9,7 @@ and is short enough to read with ``??``.
     crash_or_partition()             the same system, the primary crashed / cut off
     two_sides("majority")            five replicas split 2 | 3: which sides keep writing?
     leadership(trace)                who acted as primary, in which epoch, when
+    deposed_primary_read()           the old primary, cut off, answers a read: a stale one
     fenced_messages(trace)           messages dropped because their epoch was old
     quorum_report(5, 2, 3, ["n4"])   every quorum, which pairs share no node, which survive
 """
@@ -19,12 +20,14 @@ import math
 from dataclasses import dataclass
 
 from ..faults import crash, heal, partition
-from ..history import diverged, lost_writes
+from ..history import diverged, linearizable, lost_writes
 from ..network import Constant, Network
-from ..protocols.replication import Replica, replica_ids, replication_system
+from ..protocols.replication import (Replica, ReplicationClient, replica_ids,
+                                     replication_system)
 from ..quorums import check_sizes, quorums
-from ..sim import Simulation
-from ..validate import finite_time, whole_number
+from ..sim import Simulation, check_nodes
+from ..trace import trace_of
+from ..validate import finite_time, names, whole_number
 
 # ---- what one node sees ---------------------------------------------------------------------
 
@@ -55,7 +58,7 @@ def observed(trace, node: str) -> list[tuple]:
     Left out is everything the node cannot see: other nodes' crashes, partitions, and the
     fate of its messages (a message lost on the way looks, to its sender, exactly like one
     that was delivered and ignored).  Two runs a node cannot tell apart give equal lists."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     if node not in trace.nodes:
         raise ValueError(f"no node {node!r} in this trace; nodes are {list(trace.nodes)}")
     out = []
@@ -81,6 +84,7 @@ def staggered(nodes, base: float = 4.0, step: float = 2.0) -> list:
     of them never stand for election at the same moment and split the votes (randomised
     timeouts do this in Raft; chapter 06 shows what happens without it).  The primary's
     timeout is base.  Returns the same node objects."""
+    nodes = check_nodes(nodes)
     finite_time("base", base)
     finite_time("step", step, zero_ok=True)
     replicas = [n for n in nodes if isinstance(n, Replica)]
@@ -126,7 +130,7 @@ def crash_or_partition(observer: str = "b1", suspect: str = "primary", at: float
 def lost_messages(trace, sender: str) -> dict:
     """The simulator's view, which no node has: why the messages ``sender`` sent were
     lost, as reason -> count (e.g. {"primary is down": 4} or {"partition": 4})."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     out = {}
     for e in trace.events:
         if e.kind == "drop" and e.node == sender:
@@ -249,13 +253,53 @@ def two_sides(rule: str = "majority", sides=FIVE_SPLIT, at: float = 4.75,
                     lost_writes(trace.history(), logs))
 
 
+# ---- two primaries: harmless for writes, not for reads ---------------------------------------
+
+@dataclass
+class StaleRead:
+    """``deposed_primary_read``'s run: the read, the write it missed, the verdict."""
+
+    sim: Simulation
+    read: object            # c3's read (an Operation)
+    missed: object          # the acknowledged write the read should have seen
+    verdict: object         # history.linearizable of every client's operations
+
+    @property
+    def trace(self):
+        return self.sim.trace
+
+
+def deposed_primary_read(read_at: float = 25.0, at: float = 4.75, seed: int = 0) -> StaleRead:
+    """The majority rule's five replicas (``majority_system``), split 2 | 3 at ``at`` as in
+    ``two_sides``, with three clients of one operation each: c1 (with the old primary)
+    writes "a" at t = 0.5; c2 (with the majority) writes "b" at t = 14, trying the
+    replicas in turn until b2, primary of epoch 2, takes it; c3 (with the old primary)
+    reads at ``read_at`` from the primary it knows, the old one.  No heal: the point is
+    what the old primary answers while it still believes it leads."""
+    finite_time("read_at", read_at)
+    nodes = [n for n in majority_system(FIVE_SPLIT, "majority", writes=0)
+             if isinstance(n, Replica)]
+    ids = [n.id for n in nodes]
+    clients = [ReplicationClient("c1", ids, [("write", "a")], think=0.5, timeout=2.0),
+               ReplicationClient("c2", ids, [("write", "b")], think=14.0, timeout=2.0),
+               ReplicationClient("c3", ids, [("read",)], think=read_at, timeout=2.0,
+                                 read_from="primary")]
+    side1, side2 = FIVE_SPLIT
+    sim = Simulation(nodes + clients, seed=seed,
+                     faults=[partition(side1 + ("c1", "c3"), side2 + ("c2",), at=at)])
+    history = sim.run(until=read_at + 5.0).history()
+    read = next(op for op in history if op.client == "c3")
+    missed = next(op for op in history if op.client == "c2")
+    return StaleRead(sim, read, missed, linearizable(history))
+
+
 # ---- epochs: who led when, and what fencing dropped ----------------------------------------
 
 def leadership(trace) -> list[tuple]:
     """Every stretch of time a replica acted as primary: ``(replica, epoch, start, stop)``
     in order of start, stop None if it still acts at the end.  Read from the states the
     trace records (the Simulation needs record_states=True, the default)."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     acting = {n: (s.get("role") == "primary", s.get("epoch"))
               for n, s in trace.initial.items() if "role" in s}
     open_ = {n: (e, 0.0) for n, (on, e) in acting.items() if on}
@@ -281,7 +325,7 @@ def fenced_messages(trace) -> list[tuple]:
     """Messages between replicas that arrived carrying an older epoch than their receiver's,
     and were therefore ignored (fencing, rule 10 of the protocol): ``(time, receiver,
     sender, message)`` in order.  Needs the states the trace records."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     epoch = {n: s["epoch"] for n, s in trace.initial.items() if "epoch" in s}
     out = []
     for ev in trace.events:
@@ -295,7 +339,7 @@ def fenced_messages(trace) -> list[tuple]:
 
 def epochs_never_go_back(trace) -> bool:
     """Every replica's epoch only grows, crashes included (it is on stable storage)."""
-    trace = getattr(trace, "trace", trace)
+    trace = trace_of(trace)
     epoch = {n: s["epoch"] for n, s in trace.initial.items() if "epoch" in s}
     for ev in trace.events:
         if ev.state is not None and ev.node in epoch:
@@ -322,12 +366,7 @@ def node_names(nodes) -> tuple:
         raise ValueError("no nodes: give at least one node")
     if len(nodes) > MAX_NODES:
         raise ValueError(f"at most {MAX_NODES} nodes, got {len(nodes)}")
-    if not all(isinstance(x, str) and x for x in nodes):
-        raise ValueError(f"node names must be non-empty strings, got {list(nodes)}")
-    dup = sorted({x for x in nodes if nodes.count(x) > 1})
-    if dup:
-        raise ValueError(f"duplicate node name(s) {dup}")
-    return tuple(nodes)
+    return names("nodes", nodes)
 
 
 def failed_names(failed, nodes) -> tuple:
@@ -337,13 +376,7 @@ def failed_names(failed, nodes) -> tuple:
         return ()
     if isinstance(failed, str):
         failed = failed.replace(",", " ").split()
-    try:
-        failed = list(failed)
-    except TypeError:
-        raise ValueError(f"failed must be a list of node names, got {failed!r}") from None
-    unknown = [f for f in failed if f not in nodes]
-    if unknown:
-        raise ValueError(f"failed names unknown node(s) {unknown}; nodes are {list(nodes)}")
+    failed = names("failed", failed, known=nodes)
     return tuple(x for x in nodes if x in failed)
 
 
@@ -463,7 +496,8 @@ def no_majority_left(n: int, failed) -> bool:
 
 
 __all__ = [
-    "FIVE_SPLIT", "RULES", "QuorumReport", "SplitRun", "crash_or_partition",
+    "FIVE_SPLIT", "RULES", "QuorumReport", "SplitRun", "StaleRead", "crash_or_partition",
+    "deposed_primary_read",
     "epochs_never_go_back", "failed_names", "fenced_messages", "first_difference",
     "leadership", "lost_messages", "majority_system", "no_majority_left", "node_names",
     "observed", "quorum_report", "side_table", "staggered", "two_sides",

@@ -12,6 +12,7 @@ Every function is deterministic: runs in the simulator take an explicit seed.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
@@ -24,9 +25,12 @@ from ..protocols.ballots import Ballots, ModN, RoundId, scheme
 from ..protocols.paxos import Acceptor, Promise, Reject, paxos_system
 from ..sim import Simulation
 from ..trace import Trace
-from ..validate import whole_number
+from ..validate import finite_time, names, whole_number
 from ..viz import palette as P
 from ..viz.charts import _figure, _finish, lines, series_style
+
+#: proposal numbers (or attempts) listed at most: more would not finish in seconds
+MAX_NUMBERS = 100_000
 
 # ---- the acceptor that promises an equal number ------------------------------------------
 
@@ -90,7 +94,7 @@ def duel_numbers(ballots, attempts: int = 10, ids=(0, 1)) -> list:
     number above the largest so far.  ``ballots``: a Ballots object or "naive", "round-id",
     "mod-n" (then n = the number of ids)."""
     ids = _check_ids(ids)
-    whole_number("attempts", attempts, 1)
+    whole_number("attempts", attempts, 1, cap=MAX_NUMBERS)
     b = scheme(ballots, len(ids))
     numbers, seen = [], None
     for k in range(attempts):
@@ -104,15 +108,24 @@ def plotted(number):
     return number[0] if isinstance(number, tuple) else number
 
 
+def as_number(number, proposers: int):
+    """A number on one scale: a (round, id) pair as the integer round * proposers + id (what
+    the mod-n scheme with n = ``proposers`` makes of that pair), an integer as it is."""
+    return number[0] * proposers + number[1] if isinstance(number, tuple) else number
+
+
 def growth_chart(schemes: dict, attempts: int = 12, ids=(0, 1)) -> Figure:
-    """The numbers of ``duel_numbers`` per attempt, one line per scheme ({label: Ballots})."""
+    """The numbers of ``duel_numbers`` per attempt, one line per scheme ({label: Ballots}).
+    Like is plotted with like: a (round, id) pair is drawn as the integer it stands for,
+    round * k + id with k = len(ids) proposers (``as_number``), not as its round alone."""
     if not isinstance(schemes, dict) or not schemes:
         raise ValueError(f"schemes must map a label to a ballot scheme, got {schemes!r}")
-    series = {label: [plotted(x) for x in duel_numbers(b, attempts, ids)]
+    k = len(ids)
+    series = {label: [as_number(x, k) for x in duel_numbers(b, attempts, ids)]
               for label, b in schemes.items()}
     return lines(range(1, attempts + 1), series,
                  title=f"Numbers in a duel of proposers {', '.join(map(str, ids))}",
-                 xlabel="attempt", ylabel="number (round of a pair)")
+                 xlabel="attempt", ylabel=f"number (a pair as round * {k} + id)")
 
 
 # ---- a duel in the simulator ---------------------------------------------------------------
@@ -155,12 +168,9 @@ def simulate_duel(ballots="naive", proposers: int = 2, seed: int = 0, until: flo
     (e.g. ("a3",))."""
     whole_number("proposers", proposers, 2)
     whole_number("seed", seed, 0)
-    if isinstance(down, str):
-        down = (down,)
-    down = tuple(down)
-    for a in down:
-        if a not in ("a1", "a2", "a3"):
-            raise ValueError(f"down lists acceptors among a1, a2, a3; got {a!r}")
+    down = names("down", (down,) if isinstance(down, str) else down, known=("a1", "a2", "a3"),
+                 what="acceptor")
+    finite_time("until", until)
     nodes = paxos_system(acceptors=3, proposers=proposers, learners=1, max_ballots=None,
                          ballots=ballots, backoff="none", timeout=timeout)
     b = scheme(ballots, proposers)
@@ -185,6 +195,8 @@ def simulate_duel(ballots="naive", proposers: int = 2, seed: int = 0, until: flo
 def duel_chart(duel: Duel, title=None) -> Figure:
     """Each proposer's numbers over time (a step line per proposer, a marker per attempt);
     a number used by two proposers is circled."""
+    if not isinstance(duel, Duel):
+        raise ValueError(f"duel must be the Duel that simulate_duel() returns, got {duel!r}")
     fig, ax = _figure(8.0, 4.6)
     parts = []
     for i, (p, points) in enumerate(sorted(duel.per_proposer().items())):
@@ -219,8 +231,9 @@ def duel_chart(duel: Duel, title=None) -> Figure:
 
 def usable_numbers(n: int, i: int, upto: int) -> list:
     """The numbers proposer ``i`` may use under ModN(n), from 1 to ``upto``."""
-    ModN(n).next(None, i)                              # checks n and i
-    whole_number("upto", upto, 0)
+    whole_number("n", n, 1)
+    ModN(n).next(None, i)                              # checks i
+    whole_number("upto", upto, 0, cap=MAX_NUMBERS)
     return [s for s in range(1, upto + 1) if s % n == i]
 
 
@@ -248,6 +261,10 @@ def same_next(views: dict, seen_values=(None,) + tuple(range(30))) -> list:
     """Where proposers that disagree on n pick the *same* next number: (seen, number, ids)
     for every seen value after which two or more of them pick that number."""
     views = _views(views)
+    seen_values = list(itertools.islice(seen_values, MAX_NUMBERS + 1))
+    if len(seen_values) > MAX_NUMBERS:
+        raise ValueError(f"seen_values must list at most {MAX_NUMBERS:,} values here (more "
+                         f"would not finish in seconds)")
     out = []
     for seen in seen_values:
         picks = {}
@@ -262,6 +279,7 @@ def round_id_shared(ids, rounds: int = 10) -> list:
     the same pair (every pair with round 1..rounds and an id in ``ids``).  Always empty: the
     id is part of the number."""
     ids = _check_ids(ids)
+    whole_number("rounds", rounds, 0, cap=MAX_NUMBERS // len(ids) ** 2)
     b, out = RoundId(), []
     for r in range(1, rounds + 1):
         for j in ids:

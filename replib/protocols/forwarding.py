@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..clients import Client, Reply
 from ..node import Node
+from ..validate import MAX_NODES, MAX_OPS, boolean, finite_time, whole_number
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,12 @@ def forwarding_system(writes: int = 3, wait_for_replica: bool = True, think: flo
     """Clients, a server and a replica; each client writes 1, 2, ... ``writes``.
 
     One client is called "client"; several are "c1", "c2", ... and write "c1:1", ..."""
-    for name, value, low in (("writes", writes, 0), ("clients", clients, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    whole_number("writes", writes, 0, cap=MAX_OPS)
+    whole_number("clients", clients, 1, cap=MAX_NODES)
+    boolean("wait_for_replica", wait_for_replica)
+    finite_time("think", think, zero_ok=True)
+    if timeout is not None:
+        finite_time("timeout", timeout)
     if clients == 1:
         users = [Client("client", "server", [("write", i) for i in range(1, writes + 1)],
                         think=think, timeout=timeout)]

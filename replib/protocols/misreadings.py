@@ -12,15 +12,21 @@ visiting every state.
     IgnoresReports           a proposer that proposes its own value whatever the promises
                              report (rule 2a skipped): unsafe
     ForgetsPromise           an acceptor whose promise is not on disk: unsafe after a crash
+    ForgetsItsNumber         a proposer that keeps the numbers it used in memory only: after
+                             a restart it uses one again, with another value: unsafe
     AcceptsAnything          an acceptor that accepts below its promise (rule 2b without
                              its test): unsafe; chapter 05 asks the reader to fix it
+
+``check_with_crash`` checks agreement for the two variants that forget on a crash.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .paxos import Accepted, Acceptor, Prepare, Promise, Proposer, Reject, above
+from ..actions import Controls
+from .paxos import (Accepted, Acceptor, Prepare, Promise, Proposer, Reject, above, agreement,
+                    paxos_system)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,35 @@ class ForgetsPromise(Acceptor):
     crash and restart the acceptor has promised nothing."""
 
     stable = ("accepted", "votes")
+
+
+class ForgetsItsNumber(Proposer):
+    """*Paxos Made Simple* (section 2.2): "a proposer must remember the highest-numbered
+    proposal it has tried to issue" on stable storage.  This one keeps ``seen`` and
+    ``tries`` in memory only: after a crash and restart it starts over from its first
+    number, which it has already used, possibly with another value (rule 2a may have made
+    it propose a reported value the first time).  Two proposals with one number and two
+    values: each can be chosen."""
+
+    stable = ()
+
+
+def check_with_crash(node: str, proposer=Proposer, acceptor=Acceptor, duplicate: bool = False,
+                     max_states: int = 200_000):
+    """Agreement alone, in every state of 3 acceptors and 2 proposers (one number each, no
+    timeouts: a ballot ends only when it is rejected) where ``node`` may crash once and
+    restart from its disk; ``duplicate``: the network may also deliver a message again.
+    The checker stops at a shortest run where two values are chosen, if there is one.
+    When a proposer crashes, the acceptors are interchangeable and counted once per
+    renaming (symmetry); a crashing acceptor is set apart from the others."""
+    from ..check import check
+    nodes = paxos_system(proposers=2, learners=0, max_ballots=1, proposer=proposer,
+                         acceptor=acceptor)
+    controls = Controls(max_crashes=1, crashable=(node,), duplicate=duplicate, timers=False)
+    acceptors = tuple(n.id for n in nodes if isinstance(n, Acceptor))
+    return check(nodes, controls, invariants={"agreement": agreement}, progress=False,
+                 max_states=max_states,
+                 symmetric=None if node in acceptors else acceptors)
 
 
 class AcceptsAnything(Acceptor):

@@ -82,7 +82,7 @@ from dataclasses import dataclass
 from ..clients import Client, NextOp, Reply, Request, RequestTimeout
 from ..check import about_nodes
 from ..node import Node
-from ..validate import finite_time, subclass_of, whole_number
+from ..validate import MAX_NODES, MAX_OPS, boolean, finite_time, subclass_of, whole_number
 from .ballots import ModN
 from .paxos import accept_ok, promise_ok, value_to_propose
 
@@ -146,6 +146,7 @@ class Decided:
 class Heartbeat:
     """Idle leader -> replicas: I lead under ``ballot`` and applied ``applied`` slots."""
 
+    periodic = True     # sent every heartbeat period (diagrams fold them into ticks)
     ballot: object
     applied: int
 
@@ -168,6 +169,8 @@ class LeaderTimeout:
 @dataclass(frozen=True)
 class HeartbeatTimer:
     """At a leader: sent nothing for ``heartbeat``; send heartbeats."""
+
+    periodic = True
 
 
 # ---- the state machine -------------------------------------------------------------------
@@ -206,6 +209,20 @@ class Replica(Node):
 
     stable = ("promised", "accepted", "votes", "seen", "tries", "decided", "log", "kv",
               "sessions")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: taking the lead ("leader b4"), and, on the leader, each slot
+        it learns chosen ("slot 2 chosen", "slot 1: no-op" for a gap it filled)."""
+        out = []
+        if after.get("role") == "leader" and before.get("role") != "leader":
+            out.append(f"leader b{after.get('ballot')}")
+        if after.get("role") == "leader":           # slots chosen and applied, in order
+            log, start = after.get("log", ()), len(before.get("log", ()))
+            for slot in range(start + 1, len(log) + 1):
+                out.append(f"slot {slot}: no-op" if log[slot - 1] == NOOP
+                           else f"slot {slot} chosen")
+        return out
 
     def __init__(self, id: str, replicas, index: int, timeout: float = 4.0,
                  heartbeat: float | None = 1.0, phase1_every_command: bool = False,
@@ -432,12 +449,16 @@ class Replica(Node):
         self.acks[msg.slot].add(sender)
         if len(self.acks[msg.slot]) >= self.majority:         # chosen
             del self.proposals[msg.slot], self.acks[msg.slot]
-            for r in self.replicas:
-                if r != self.id:
-                    self.send(r, Decided(msg.slot, msg.command))
+            self.announce(msg.slot, msg.command)
             self.learn(msg.slot, msg.command)
             if self.phase1_every_command and not self.proposals and self.queue:
                 self.stand()
+
+    def announce(self, slot, command):
+        """Rule 3: tell the other replicas that ``command`` is chosen in ``slot``."""
+        for r in self.replicas:
+            if r != self.id:
+                self.send(r, Decided(slot, command))
 
     def on_reject(self, msg, sender):
         if msg.promised is None or msg.promised <= msg.ballot:
@@ -494,6 +515,70 @@ class Replica(Node):
         if (client, seq) in self.waiting:
             self.waiting.discard((client, seq))
             self.send(client, Reply(seq, result))
+
+
+# ---- two variants: decisions piggybacked on the next Accept, and reads without the log ------
+
+
+@dataclass(frozen=True)
+class AcceptDecided:
+    """Leader -> replicas: ``Accept(ballot, slot, command)`` that also carries the slots
+    chosen since the leader's last Accept, ``decided`` = ((slot, command), ...)."""
+
+    ballot: object
+    slot: int
+    command: object
+    decided: tuple
+
+
+class PiggybackReplica(Replica):
+    """Multi-Paxos as real systems run it: the leader sends no Decided of its own; the
+    decisions ride on its next Accept (``AcceptDecided``), which saves n - 1 messages per
+    command.  The price: a follower learns a command one command later.  An idle leader's
+    Heartbeat says how many slots it applied, and a follower that is behind asks for the
+    rest (``Missing``), so the last decisions arrive too, with the next heartbeat."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.untold = []         # leader (volatile): (slot, command) chosen, not yet told
+
+    def follow(self):
+        self.untold = []
+        super().follow()
+
+    def announce(self, slot, command):
+        self.untold.append((slot, command))                  # rule 3, deferred
+
+    def propose(self, slot, command, to=None):
+        self.proposals[slot] = command
+        self.acks.setdefault(slot, set())
+        decided = tuple(self.untold)
+        if to is None:
+            self.untold = []
+        for r in self.replicas if to is None else to:
+            self.send(r, AcceptDecided(self.ballot, slot, command, decided))
+        if self.heartbeat is not None:
+            self.set_timer(HeartbeatTimer(), self.heartbeat)
+
+    def on_accept_decided(self, msg, sender):
+        for slot, command in msg.decided:
+            self.learn(slot, command)
+        self.on_accept(msg, sender)
+
+
+class LocalReads(Replica):
+    """A leader that answers reads from its own register at once, without putting them in
+    the log: one round trip saved per read, and wrong after a partition.  A leader cut off
+    from the others still believes it leads, while the majority elects another one and
+    takes new writes: its reads are stale (not linearizable).  Reads through the log, as
+    ``Replica`` does them, need a majority and cannot be stale; leases (chapter 09) make
+    local reads safe with bounded clocks."""
+
+    def on_request(self, msg, sender):
+        if msg.op[0] == "read" and self.role == "leader":
+            self.send(msg.client, Reply(msg.seq, self.kv.get(msg.op[1])))
+            return
+        super().on_request(msg, sender)
 
 
 # ---- clients -----------------------------------------------------------------------------
@@ -558,6 +643,30 @@ def default_ops(count: int, client: str | None = None, key="x") -> list:
     return ops
 
 
+def client_ops(ops, c_ids) -> list:
+    """One list of operations per client from ``ops``: a whole number (``default_ops``), a
+    list of operations (every client issues them) or one such list per client; checked."""
+    if isinstance(ops, bool):
+        raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
+    if isinstance(ops, int):
+        whole_number("ops", ops, 0, cap=MAX_OPS)
+        return [default_ops(ops, c if len(c_ids) > 1 else None) for c in c_ids]
+    if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
+        raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
+    ops = list(ops)
+    if ops and all(isinstance(o, list) for o in ops):
+        if len(ops) != len(c_ids):
+            raise ValueError(f"ops: give one list of operations per client ({len(c_ids)}), "
+                             f"got {len(ops)}")
+        per_client = [list(o) for o in ops]
+    else:
+        per_client = [ops] * len(c_ids)
+    for c, lst in zip(c_ids, per_client):
+        for op in lst:
+            check_op(op, f"ops of {c}")
+    return per_client
+
+
 def multipaxos_system(replicas: int = 3, clients: int = 1, ops=2, timeout: float = 4.0,
                       heartbeat: float | None = 1.0, phase1_every_command: bool = False,
                       client_timeout: float | None = 8.0, think: float = 0.0,
@@ -578,14 +687,12 @@ def multipaxos_system(replicas: int = 3, clients: int = 1, ops=2, timeout: float
     one request (None: no bound).  max_ballots and max_retries bound the checker's search.
     replica: a subclass of Replica to use instead.
     """
-    whole_number("replicas", replicas, 1)
-    whole_number("clients", clients, 0)
+    whole_number("replicas", replicas, 1, cap=MAX_NODES)
+    whole_number("clients", clients, 0, cap=MAX_NODES)
     finite_time("timeout", timeout)
     if heartbeat is not None:
         finite_time("heartbeat", heartbeat)
-    if not isinstance(phase1_every_command, bool):
-        raise ValueError(f"phase1_every_command must be True or False, got "
-                         f"{phase1_every_command!r}")
+    boolean("phase1_every_command", phase1_every_command)
     if client_timeout is not None:
         finite_time("client_timeout", client_timeout)
     finite_time("think", think, zero_ok=True)
@@ -604,25 +711,7 @@ def multipaxos_system(replicas: int = 3, clients: int = 1, ops=2, timeout: float
     if not leaders or any(r not in r_ids for r in leaders) or len(set(leaders)) != len(leaders):
         raise ValueError(f"leaders must be distinct replicas among {r_ids}, at least one; "
                          f"got {leaders!r}")
-    if isinstance(ops, bool):
-        raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
-    if isinstance(ops, int):
-        whole_number("ops", ops, 0)
-        per_client = [default_ops(ops, c if clients > 1 else None) for c in c_ids]
-    else:
-        if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
-            raise ValueError(f"ops must be a whole number or a list of operations, got {ops!r}")
-        ops = list(ops)
-        if ops and all(isinstance(o, list) for o in ops):
-            if len(ops) != clients:
-                raise ValueError(f"ops: give one list of operations per client ({clients}), "
-                                 f"got {len(ops)}")
-            per_client = [list(o) for o in ops]
-        else:
-            per_client = [ops] * clients
-        for c, lst in zip(c_ids, per_client):
-            for op in lst:
-                check_op(op, f"ops of {c}")
+    per_client = client_ops(ops, c_ids)
     cls = subclass_of("replica", replica, Replica)
     nodes = [cls(r, r_ids, i, timeout, heartbeat, phase1_every_command, r in leaders,
                  r == leaders[0], max_ballots) for i, r in enumerate(r_ids)]
@@ -776,29 +865,35 @@ OPERATION_MESSAGES = ("Request", "Prepare", "Promise", "Accept", "Accepted", "De
 
 
 def message_cost(replicas: int = 3, ops: int = 10, phase1_every_command: bool = False,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, replica=None) -> dict:
     """What ``ops`` operations of one client cost in messages, with no faults.
 
     The first leader is elected before the client starts (``client_start``), so its phase 1
     is counted apart ("election"); heartbeats (failure detection, which costs time rather
     than operations) are switched off.  Returns {"election": messages of the first phase 1,
     "by_type": {type: count} during the operations, "total": their sum, "per_op": total /
-    ops, "per_op_by_type": {type: count / ops}}."""
+    ops, "per_op_by_type": {type: count / ops}, "between_replicas_per_op": the messages from
+    one replica to another, per operation (no client's, none a replica sends itself)}.
+    replica: a subclass of Replica to measure instead (e.g. ``PiggybackReplica``)."""
     from ..network import Network
     from ..sim import Simulation
     whole_number("ops", ops, 1)
     nodes = multipaxos_system(replicas, 1, ops, heartbeat=None, client_start=5.0,
-                              timeout=1000.0, phase1_every_command=phase1_every_command)
+                              timeout=1000.0, phase1_every_command=phase1_every_command,
+                              replica=replica)
     sim = Simulation(nodes, network=Network(), seed=seed, record_states=False)
     sim.run(until=lambda sim: all_answered(sim))
     election, during = {}, {}
-    started = False
+    started, between = False, 0
     for e in sim.trace.events:
         if e.kind == "invoke":
             started = True
         if e.kind == "send":
             d = during if started else election
             d[e.msg_type] = d.get(e.msg_type, 0) + 1
+            between += started and e.node != e.peer and not _is_client(sim.nodes[e.node]) \
+                and not _is_client(sim.nodes[e.peer])
     total = sum(during.values())
     return {"election": sum(election.values()), "by_type": during, "total": total,
-            "per_op": total / ops, "per_op_by_type": {t: k / ops for t, k in during.items()}}
+            "per_op": total / ops, "per_op_by_type": {t: k / ops for t, k in during.items()},
+            "between_replicas_per_op": between / ops}

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from ..check import about_nodes
 from ..node import Node
 from ..quorums import check_sizes
-from ..validate import finite_time, subclass_of, whole_number
+from ..validate import MAX_NODES, finite_time, subclass_of, whole_number
 from .ballots import Ballots, scheme
 
 BACKOFFS = ("none", "fixed", "random")
@@ -120,6 +120,14 @@ class Backoff:
 # ---- acceptors ---------------------------------------------------------------------------
 
 
+def _compact_value(value) -> str:
+    """A value or ballot for a badge: strings as they are, pairs as (round,id)."""
+    if isinstance(value, tuple):
+        return "(" + ",".join(map(str, value)) + ")"
+    return str(value)
+
+
+
 def above(n, promised) -> bool:
     """n > promised, where None (nothing promised yet) is below every number."""
     return promised is None or n > promised
@@ -151,6 +159,19 @@ class Acceptor(Node):
     """Promises and accepts (rules 1b and 2b); remembers both on its disk."""
 
     stable = ("promised", "accepted", "votes")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badge for diagrams: "chosen v" on the acceptor whose accept completes a majority
+        of acceptors that accepted the same (number, value); acceptors are the nodes with a
+        ``votes`` record."""
+        new = set(after.get("votes", ())) - set(before.get("votes", ()))
+        if not new:
+            return []
+        acceptors = [s for s in system.values() if "votes" in s and "promised" in s]
+        majority = len(acceptors) // 2 + 1
+        return [f"chosen {_compact_value(v)}" for n, v in sorted(new, key=repr)
+                if sum((n, v) in s["votes"] for s in acceptors) == majority]
 
     def __init__(self, id: str, learners=()):
         super().__init__(id)
@@ -184,6 +205,14 @@ class Proposer(Node):
     """Runs ballots for its value until one succeeds (rules 1a and 2a, and retrying)."""
 
     stable = ("seen", "tries")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badge for diagrams: each new ballot the proposer starts ("ballot 3")."""
+        ballot = after.get("ballot")
+        if ballot is not None and ballot != before.get("ballot"):
+            return [f"ballot {_compact_value(ballot)}"]
+        return []
 
     def __init__(self, id: str, index: int, value, acceptors, ballots: Ballots,
                  q1: int, q2: int, max_ballots: int | None = 2, timeout: float = 6.0,
@@ -324,6 +353,13 @@ class Proposer(Node):
 class Learner(Node):
     """Learns a value once a phase-2 quorum reports accepting it under one number."""
 
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badge for diagrams: the value, when the learner learns it ("learned v1")."""
+        if after.get("learned") is not None and before.get("learned") is None:
+            return [f"learned {_compact_value(after['learned'])}"]
+        return []
+
     def __init__(self, id: str, q2: int):
         super().__init__(id)
         self.heard = {}          # number -> acceptors that reported accepting under it
@@ -360,9 +396,9 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
     learner: classes to use instead (a variant to study, an exercise's answer): the system
     simulates and is checked exactly like the real one.
     """
-    whole_number("acceptors", acceptors, 1)
-    whole_number("proposers", proposers, 1)
-    whole_number("learners", learners, 0)
+    whole_number("acceptors", acceptors, 1, cap=MAX_NODES)
+    whole_number("proposers", proposers, 1, cap=MAX_NODES)
+    whole_number("learners", learners, 0, cap=MAX_NODES)
     q1, q2 = check_sizes(acceptors, q1, q2)
     if max_ballots is not None:
         whole_number("max_ballots", max_ballots, 1)
@@ -377,6 +413,9 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
     l_ids = [f"l{i}" for i in range(1, learners + 1)]
     if values is None:
         values = [f"v{i}" for i in range(1, proposers + 1)]
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"values must be a list of values, one per proposer ({proposers}), "
+                         f"e.g. ['v1', 'v2'], got {values!r}")
     values = list(values)
     if len(values) != proposers:
         raise ValueError(f"values: give one value per proposer ({proposers}), got {values}")
@@ -384,6 +423,9 @@ def paxos_system(acceptors: int = 3, proposers: int = 2, learners: int = 1, valu
         raise ValueError(f"leader must be None or one of the proposers {p_ids}, got {leader!r}")
     if start_after is None:
         start_after = [None] * proposers
+    if isinstance(start_after, (str, bytes)) or not hasattr(start_after, "__iter__"):
+        raise ValueError(f"start_after must be None or a list of delays (or None), one per "
+                         f"proposer ({proposers}), got {start_after!r}")
     start_after = list(start_after)
     if len(start_after) != proposers:
         raise ValueError(f"start_after: give one delay (or None) per proposer ({proposers}), "

@@ -83,10 +83,10 @@ from dataclasses import dataclass
 from ..clients import Client, Reply, Request, RequestTimeout
 from ..history import is_prefix
 from ..node import Node
-from ..validate import subclass_of, whole_number
+from ..validate import MAX_NODES, MAX_OPS, finite_time, subclass_of, whole_number
 
 MODES = ("async", "sync", "semi-sync")
-FAILOVERS = (None, "naive", "epochs")
+FAILOVERS = (None, "naive", "epochs", "prevote")
 READ_FROM = ("primary", "backup")
 
 # ---- messages between replicas: each carries its sender's epoch --------------------------
@@ -113,6 +113,7 @@ class Ack:
 class Heartbeat:
     """Primary -> backup, when idle: I am alive, and my log has ``length`` entries."""
 
+    periodic = True     # sent every heartbeat period (diagrams fold them into ticks)
     epoch: int
     length: int
 
@@ -140,6 +141,24 @@ class Elect:
 
 
 @dataclass(frozen=True)
+class PreElect:
+    """Would-be candidate -> replicas (``failover="prevote"``): would you vote for me in
+    ``epoch``, given my log?  Asking changes nothing, on either side."""
+
+    epoch: int
+    log_epoch: int
+    length: int
+
+
+@dataclass(frozen=True)
+class PreElectOK:
+    """Replica -> would-be candidate: I have not heard from a primary for a while either,
+    and your log is as good as mine: I would vote for you in ``epoch``."""
+
+    epoch: int
+
+
+@dataclass(frozen=True)
 class ElectOK:
     """Replica -> candidate: my vote for ``epoch``, and my log with the epoch that wrote it."""
 
@@ -154,6 +173,14 @@ class ElectOK:
 @dataclass(frozen=True)
 class HeartbeatTimer:
     """At a primary: nothing shipped for a while; send heartbeats."""
+
+    periodic = True
+
+
+@dataclass(frozen=True)
+class ShipTimer:
+    """At an async primary with ``ship_every``: time to ship the writes applied since the
+    last shipment (log shippers work in batches: that is the replication lag)."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +206,7 @@ class Replica(Node):
 
     def __init__(self, id: str, replicas, mode: str = "sync", k: int | None = None,
                  failover: str | None = None, heartbeat: float = 1.0, timeout: float = 4.0,
-                 max_epoch: int | None = None):
+                 max_epoch: int | None = None, ship_every: float | None = None):
         super().__init__(id)
         replicas = tuple(replicas)
         if id not in replicas:
@@ -193,6 +220,9 @@ class Replica(Node):
         self.match = {}         # primary: backup -> the index it acknowledged up to
         self.waiting = {}       # primary: log index -> (client, seq) still to be answered
         self.votes = set()      # candidate: who voted for it (itself included)
+        self.prevotes = set()   # pre-vote: who said it would vote for this replica
+        self.heard = False      # pre-vote: heard from a primary since my timeout last fired
+        self.shipped = 0        # primary with ship_every: the log entries shipped so far
         # configuration, the same all run long
         self.replicas = replicas
         self.mode = mode
@@ -201,6 +231,22 @@ class Replica(Node):
         self.heartbeat = heartbeat
         self.timeout = timeout
         self.max_epoch = max_epoch
+        self.ship_every = ship_every
+        if ship_every is not None and mode != "async":
+            raise ValueError(f"ship_every (shipping in batches) is for mode 'async'; mode "
+                             f"{mode!r} ships each write at once")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: taking office ("primary e2") and stepping down ("backup e3")."""
+        was, role, epoch = before.get("role"), after.get("role"), after.get("epoch")
+        if role == was:
+            return []
+        if role == "primary":
+            return [f"primary e{epoch}"]
+        if was == "primary":
+            return [f"{role} e{epoch}"]
+        return []
 
     @property
     def backups(self) -> tuple:
@@ -222,14 +268,16 @@ class Replica(Node):
             self.become_backup()
 
     def on_restart(self):
-        if self.failover == "epochs":      # rule 11: it may have been deposed meanwhile
+        if self.failover in ("epochs", "prevote"):   # rule 11: it may have been deposed meanwhile
             self.become_backup()
         else:
             self.on_start()
 
     def become_primary(self):
         self.role = "primary"
-        self.match, self.waiting, self.votes = {}, {}, set()
+        self.match, self.waiting, self.votes, self.prevotes = {}, {}, set(), set()
+        if self.ship_every is not None:
+            self.shipped = len(self.log)
         if self.failover:
             self.cancel_timer(PrimaryTimeout())
             self.set_timer(HeartbeatTimer(), self.heartbeat)
@@ -237,19 +285,21 @@ class Replica(Node):
     def become_backup(self):
         self.role = "backup"
         self.seen, self.match, self.waiting, self.votes = {}, {}, {}, set()
+        self.prevotes = set()
         if self.failover:
             self.cancel_timer(HeartbeatTimer())
             self.set_timer(PrimaryTimeout(), self.timeout)
 
     def stale(self, msg) -> bool:
-        """Fencing: is this message from an older epoch than this replica's?  Such a
-        message comes from a deposed primary (or a voter of an old election): drop it."""
-        return msg.epoch < self.epoch
+        """Fencing: True drops ``msg`` as stale.  This replica fences nothing, so with
+        ``failover="epochs"`` it is unsafe: chapter 02 asks you to write the rule.
+        ``replication_system`` uses ``FencingReplica`` unless you pass your own class."""
+        return False
 
     def fenced(self, msg) -> bool:
         """Rule 10, for what backups send a primary: True for a message from an older epoch.
         A newer epoch is learned (on disk) and this replica steps down.  Naive: never."""
-        if self.failover != "epochs" or msg.epoch == self.epoch:
+        if self.failover not in ("epochs", "prevote") or msg.epoch == self.epoch:
             return False
         if self.stale(msg):
             return True
@@ -261,10 +311,12 @@ class Replica(Node):
         """Update, Heartbeat, Sync come from a primary: follow it (True) and restart the
         failover timeout, unless its epoch is older (rule 10) or, naive, this replica is a
         primary itself (rule 6).  A newer epoch is learned; a primary or candidate steps down."""
-        if self.failover == "epochs":
+        if self.failover in ("epochs", "prevote"):
             if self.stale(msg):
                 return False
             self.epoch = msg.epoch
+            if self.failover == "prevote":
+                self.heard = True
             if self.role != "backup":
                 self.become_backup()
                 return True
@@ -288,6 +340,10 @@ class Replica(Node):
             index = self.seen[request] = len(self.log)
             if self.needed == 0:           # async: answer first, ship after
                 self.send(sender, Reply(msg.seq, "ok"))
+            if self.ship_every is not None:   # in the next batch (the timer may be pending)
+                if self.shipped == index - 1:
+                    self.set_timer(ShipTimer(), self.ship_every)
+                return
             self.ship(index, self.backups)
             if self.needed > 0:
                 self.waiting[index] = request
@@ -303,6 +359,13 @@ class Replica(Node):
             self.send(b, Update(self.epoch, index, self.log[index - 1]))
         if self.failover and backups:
             self.set_timer(HeartbeatTimer(), self.heartbeat)   # not idle: no heartbeat yet
+
+    def on_ship_timer(self, timer):
+        if self.role != "primary":
+            return                                         # stale: no longer primary
+        for index in range(self.shipped + 1, len(self.log) + 1):
+            self.ship(index, self.backups)
+        self.shipped = len(self.log)
 
     def acks(self, index) -> int:
         return sum(1 for b in self.backups if self.match.get(b, 0) >= index)
@@ -368,6 +431,18 @@ class Replica(Node):
             return
         if self.max_epoch is not None and self.epoch >= self.max_epoch:
             return                                         # the bound for the checker
+        if self.failover == "prevote":                     # ask first; change nothing yet
+            self.heard = False
+            self.prevotes = {self.id}
+            for r in self.backups:
+                self.send(r, PreElect(self.epoch + 1, self.log_epoch, len(self.log)))
+            self.set_timer(PrimaryTimeout(), self.timeout)
+            return
+        self.stand()
+
+    def stand(self):
+        """Rule 7: stand for the next epoch (on disk before the Elects leave)."""
+        self.prevotes = set()
         self.epoch += 1                                    # rule 7, on disk
         self.role = "candidate"
         self.votes = {self.id}
@@ -375,7 +450,22 @@ class Replica(Node):
             self.send(r, Elect(self.epoch))
         self.set_timer(PrimaryTimeout(), self.timeout)     # no majority by then: try again
 
-    # ---- elections (failover="epochs") ---------------------------------------------------
+    # ---- elections (failover="epochs" or "prevote") ----------------------------------------
+    def on_pre_elect(self, msg, sender):
+        """Pre-vote: say yes only if this replica too has not heard from a primary since its
+        own timeout last fired, and the asker's log is as good as its own; change nothing."""
+        if self.stale(msg) or msg.epoch <= self.epoch or self.role == "primary" or self.heard:
+            return
+        if (msg.log_epoch, msg.length) >= (self.log_epoch, len(self.log)):
+            self.send(sender, PreElectOK(msg.epoch))
+
+    def on_pre_elect_ok(self, msg, sender):
+        if self.role != "backup" or msg.epoch != self.epoch + 1 or not self.prevotes:
+            return                         # stale: not asking (any more) for that epoch
+        self.prevotes.add(sender)
+        if len(self.prevotes) >= self.majority:
+            self.stand()
+
     def on_elect(self, msg, sender):
         if msg.epoch <= self.epoch:
             return                         # rule 8: an old epoch, or one I voted in already
@@ -398,6 +488,14 @@ class Replica(Node):
 
 
 # ---- clients -----------------------------------------------------------------------------
+
+
+class FencingReplica(Replica):
+    """The replica the course runs: it drops every message from an older epoch than its
+    own (fencing), so a deposed primary, or a voter of an old election, is ignored."""
+
+    def stale(self, msg) -> bool:
+        return msg.epoch < self.epoch
 
 
 class ReplicationClient(Client):
@@ -450,17 +548,9 @@ class ReplicationClient(Client):
 # ---- configuration -----------------------------------------------------------------------
 
 
-def _positive(name, value, allow_none=False):
-    if allow_none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        extra = "None or " if allow_none else ""
-        raise ValueError(f"{name} must be {extra}a number > 0, got {value!r}")
-
-
 def check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch) -> int:
     """Validate a replication configuration; return how many acks a write waits for."""
-    whole_number("backups", backups, 1)
+    whole_number("backups", backups, 1, cap=MAX_NODES)
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; allowed: 'async', 'sync', 'semi-sync' (with k)")
     if mode == "semi-sync":
@@ -472,9 +562,9 @@ def check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch) -> i
                          f"(got k={k!r}): use mode='semi-sync' or leave k=None")
     if failover not in FAILOVERS:
         raise ValueError(f"unknown failover {failover!r}; allowed: None (a fixed primary), "
-                         f"'naive' or 'epochs'")
-    _positive("heartbeat", heartbeat)
-    _positive("timeout", timeout)
+                         f"'naive', 'epochs' or 'prevote' (epochs with a pre-vote)")
+    finite_time("heartbeat", heartbeat)
+    finite_time("timeout", timeout)
     if max_epoch is not None:
         whole_number("max_epoch", max_epoch, 1)
     return {"async": 0, "sync": backups, "semi-sync": k}[mode]
@@ -490,7 +580,7 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
                        reads: int = 0, read_from: str = "primary", heartbeat: float = 1.0,
                        timeout: float = 4.0, client_timeout: float | None = None,
                        think: float = 0.5, max_epoch: int | None = None,
-                       replica=None) -> list:
+                       replica=None, ship_every: float | None = None) -> list:
     """Clients, a primary and ``backups`` backups, as a list of nodes for a Simulation or check.
 
     mode: "async", "sync" or "semi-sync" (then k, the acks to wait for, 1 <= k <= backups).
@@ -503,18 +593,22 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
     a backup's failover timeout.  client_timeout: a client resends an unanswered request to
     the next replica after this long (None: it waits forever).  think: a client's pause
     between operations.  max_epoch: replicas stand for no epoch above this (a bound for the
-    checker; None: no bound).  replica: a subclass of Replica to use instead (a variant
-    to study, or an exercise's answer).
+    checker; None: no bound).  replica: a subclass of Replica to use instead of
+    ``FencingReplica`` (a variant to study, or an exercise's answer; with epochs it fences
+    only if its ``stale`` says so).  failover="prevote": epochs, but a replica asks a majority
+    whether they would vote for it before it raises its epoch (so a replica that was cut off
+    cannot depose a healthy primary when it comes back).  ship_every (async only): ship the
+    log in batches every so long instead of each write at once (the replication lag).
     """
     check_config(backups, mode, k, failover, heartbeat, timeout, max_epoch)
-    whole_number("clients", clients, 0)
-    whole_number("writes", writes, 0)
-    whole_number("reads", reads, 0)
+    whole_number("clients", clients, 0, cap=MAX_NODES)
+    whole_number("writes", writes, 0, cap=MAX_OPS)
+    whole_number("reads", reads, 0, cap=MAX_OPS)
     if read_from not in READ_FROM:
         raise ValueError(f"read_from must be 'primary' or 'backup', got {read_from!r}")
-    _positive("client_timeout", client_timeout, allow_none=True)
-    if isinstance(think, bool) or not isinstance(think, (int, float)) or think < 0:
-        raise ValueError(f"think must be a number >= 0, got {think!r}")
+    if client_timeout is not None:
+        finite_time("client_timeout", client_timeout)
+    finite_time("think", think, zero_ok=True)
     ids = replica_ids(backups)
     names = ["client"] if clients == 1 else [f"c{c}" for c in range(1, clients + 1)]
     users = []
@@ -529,8 +623,10 @@ def replication_system(backups: int = 2, mode: str = "sync", k: int | None = Non
         users.append(ReplicationClient(
             name, ids, ops, think=think, timeout=client_timeout,
             read_from=None if read_from == "primary" else ids[1 + c % backups]))
-    cls = subclass_of("replica", replica, Replica)
-    return users + [cls(r, ids, mode, k, failover, heartbeat, timeout, max_epoch)
+    cls = FencingReplica if replica is None else subclass_of("replica", replica, Replica)
+    if ship_every is not None:
+        finite_time("ship_every", ship_every)
+    return users + [cls(r, ids, mode, k, failover, heartbeat, timeout, max_epoch, ship_every)
                     for r in ids]
 
 

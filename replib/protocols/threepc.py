@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..validate import finite_time, subclass_of, whole_number
+from ..validate import MAX_NODES, MAX_OPS, finite_time, subclass_of, whole_number
 from .twopc import (COORDINATOR, Abort, Ack, Coordinator, Participant, PrepareTimeout, Vote,
                     VoteTimeout, check_votes, participant_ids)
 
@@ -167,12 +167,34 @@ class ThreePCParticipant(Participant):
             self.learn(timer.tx, "committed")      # rule 5
 
 
+class OneAtATime(ThreePCCoordinator):
+    """PreCommit sent to one participant at a time, the next one only after the previous
+    one's PreCommitAck: a coordinator crash in between leaves one participant precommitted
+    and another uncertain, and rules 4 and 5 then make one commit and the other abort.  3PC's
+    rule 5 relies on PreCommit reaching every participant together."""
+
+    def all_voted_yes(self, tx):
+        self.decisions[tx] = "precommit"
+        self.cancel_timer(VoteTimeout(tx))
+        self.send(self.participants[0], PreCommit(tx))
+        self.set_timer(AckTimeout(tx), self.timeout)
+
+    def on_pre_commit_ack(self, msg, sender):
+        if msg.tx == self.started and self.decisions.get(msg.tx) == "precommit":
+            self.acked.add(sender)
+            rest = [p for p in self.participants if p not in self.acked]
+            if rest:
+                self.send(rest[0], PreCommit(msg.tx))
+            else:
+                self.commit(msg.tx)
+
+
 def threepc_system(participants: int = 2, votes=None, transactions: int = 1,
                    timeout: float = 5.0, think: float = 0.0, coordinator=None,
                    participant=None) -> list:
     """A 3PC coordinator and ``participants`` participants (arguments as twopc_system)."""
-    whole_number("participants", participants, 1)
-    whole_number("transactions", transactions, 0)
+    whole_number("participants", participants, 1, cap=MAX_NODES)
+    whole_number("transactions", transactions, 0, cap=MAX_OPS)
     finite_time("timeout", timeout)
     finite_time("think", think, zero_ok=True)
     ids = participant_ids(participants)

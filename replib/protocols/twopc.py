@@ -63,7 +63,7 @@ from dataclasses import dataclass
 
 from ..check import about_nodes
 from ..node import Node
-from ..validate import finite_time, subclass_of, whole_number
+from ..validate import MAX_NODES, MAX_OPS, boolean, finite_time, subclass_of, whole_number
 
 VOTES = ("yes", "no")
 OUTCOMES = ("commit", "abort")
@@ -162,10 +162,23 @@ class DecisionTimeout:
 # ---- the coordinator ---------------------------------------------------------------------
 
 
+def _changed_entries(before, after) -> list:
+    """The entries of a tx -> state table that a step changed, as badges ("commit", or
+    "tx 2: commit" when there are several transactions)."""
+    changed = [(tx, v) for tx, v in after.items() if before.get(tx) != v]
+    many = len(after) > 1 or any(tx != 1 for tx, _ in changed)
+    return [f"tx {tx}: {v}" if many else str(v) for tx, v in changed]
+
+
 class Coordinator(Node):
     """Runs the transactions one at a time; the only node that decides (rules 1, 3, 4, 6)."""
 
     stable = ("decisions", "started")
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: the decision, when the coordinator takes it ("commit")."""
+        return _changed_entries(before.get("decisions", {}), after.get("decisions", {}))
 
     def __init__(self, id: str, participants, transactions: int = 1, timeout: float = 5.0,
                  think: float = 0.0):
@@ -266,6 +279,12 @@ class Participant(Node):
     """Votes, then applies the coordinator's decision (rules 2, 4, 5, 7)."""
 
     stable = ("log",)
+
+    @classmethod
+    def milestones(cls, node, before, after, system):
+        """Badges for diagrams: the participant's log entry as it changes ("prepared",
+        "committed", "aborted"; 3PC adds "precommitted")."""
+        return _changed_entries(before.get("log", {}), after.get("log", {}))
 
     def __init__(self, id: str, coordinator: str, participants, vote: str = "yes",
                  transactions: int = 1, timeout: float = 5.0, termination: bool = False):
@@ -377,9 +396,9 @@ def check_votes(votes, ids) -> dict:
     unknown = [p for p in votes if p not in ids]
     if unknown:
         raise ValueError(f"votes name unknown participant(s) {unknown}; participants are {ids}")
-    bad = {p: v for p, v in votes.items() if v not in VOTES}
+    bad = {p: v for p, v in votes.items() if not (isinstance(v, str) and v in VOTES)}
     if bad:
-        raise ValueError(f"a vote is 'yes' or 'no'; got {bad}")
+        raise ValueError(f"votes: a vote is 'yes' or 'no'; got {bad}")
     return {p: votes.get(p, "yes") for p in ids}
 
 
@@ -395,12 +414,11 @@ def twopc_system(participants: int = 2, votes=None, transactions: int = 1,
     termination: participants in doubt ask each other (cooperative termination).
     coordinator, participant: subclasses to use instead (a variant to study, an exercise).
     """
-    whole_number("participants", participants, 1)
-    whole_number("transactions", transactions, 0)
+    whole_number("participants", participants, 1, cap=MAX_NODES)
+    whole_number("transactions", transactions, 0, cap=MAX_OPS)
     finite_time("timeout", timeout)
     finite_time("think", think, zero_ok=True)
-    if not isinstance(termination, bool):
-        raise ValueError(f"termination must be True or False, got {termination!r}")
+    boolean("termination", termination)
     ids = participant_ids(participants)
     votes = check_votes(votes, ids)
     coord_cls = subclass_of("coordinator", coordinator, Coordinator)
@@ -525,3 +543,42 @@ def final_outcomes(sim, tx: int = 1) -> dict:
         return "in doubt" if state in UNDECIDED else state or "no entry"
     return {n.id: name(n.log.get(tx)) for n in sim.nodes.values()
             if hasattr(n, "log") and not hasattr(n, "decisions")}
+
+
+# ---- a variant that breaks rule 3 (chapter 03 catches it) ----------------------------------
+
+
+@dataclass(frozen=True)
+class WriteLog:
+    """At a coordinator that speaks first: time to write its decision to disk."""
+
+    tx: int
+
+
+class TellsBeforeLogging(Coordinator):
+    """Rule 3 broken: sends its decision to the participants first and writes it to disk a
+    moment later.  The write is a step of its own (a timer), as a program's disk write after
+    its send is, so the checker, which crashes a node only between steps, can crash it in
+    between; restarted with no decision on disk, it decides abort."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unlogged = {}      # tx -> the decision told, not yet on disk (lost in a crash)
+
+    def on_vote(self, msg, sender):
+        if msg.tx not in self.unlogged:
+            super().on_vote(msg, sender)
+
+    def decide(self, tx, outcome):
+        self.unlogged[tx] = outcome                # in memory only, for now
+        self.cancel_timer(VoteTimeout(tx))
+        self.respond(("transaction", tx), outcome)
+        message = Commit(tx) if outcome == "commit" else Abort(tx)
+        for p in self.participants:
+            self.send(p, message)
+        self.set_timer(WriteLog(tx), 0.1)
+
+    def on_write_log(self, timer):
+        if timer.tx in self.unlogged:
+            self.decisions[timer.tx] = self.unlogged.pop(timer.tx)
+            self.set_timer(Resend(timer.tx), self.timeout)

@@ -3,6 +3,7 @@
     from replib.viz import space_time, topology, show
     show(space_time(trace))                          # the whole run
     show(space_time(trace, upto=12, highlight=12))   # what the trace player draws
+    show(draw_history(history.linearizable(h)))      # a client history and its verdict
 
 Every function returns a matplotlib Figure that carries ``fig.alt_text``, a plain-English
 summary of what it shows; ``show`` displays the figure as a PNG with that text attached.
@@ -17,14 +18,18 @@ import html
 import io
 import sys
 
+from . import lint as _lint
 from . import palette
+from .histories import draw_history
+from .lint import FigureLintError, lint
 from .palette import message_style, register_message_style, role_color
-from .sequence import build_scene, describe, short_label, space_time
+from .sequence import build_scene, describe, short_label, space_time, space_time_stack
 from .topology import topology, topology_of
 
 __all__ = [
-    "build_scene", "describe", "message_style", "palette", "register_message_style",
-    "role_color", "short_label", "show", "space_time", "to_png", "topology", "topology_of",
+    "FigureLintError", "build_scene", "describe", "draw_history", "lint", "message_style",
+    "palette", "register_message_style", "role_color", "short_label", "show", "space_time",
+    "space_time_stack", "to_png", "topology", "topology_of",
 ]
 
 
@@ -93,15 +98,33 @@ def _close(fig) -> None:
         plt.close(fig)
 
 
-def show(fig, details: bool = True, dpi: float | None = None, small: bool = True) -> None:
+def show(fig, caption: str | None = None, details: bool = True, dpi: float | None = None,
+         small: bool = True) -> None:
     """Display a figure in the notebook as a PNG with its alt text, then close it.
 
+    caption: one sentence saying what the figure shows (its point, not its inventory); it
+    opens the alt text, before the description the figure generated of what is in it.
     The alt text goes where notebook tools look for it: the image's ``alt`` metadata (used
     by nbconvert's HTML export and nbsphinx) and the output's text/plain form.  JupyterLab
     4 does not yet copy image metadata into the <img alt> attribute, so by default a small
-    collapsed "Text description" follows the image, which screen readers can reach."""
+    collapsed "Text description" follows the image, which screen readers can reach.
+    With ``REPLIB_LINT`` set (the course's builds and tests), a figure whose text overlaps
+    or is cut off raises ``FigureLintError`` instead of being shown."""
     _check_figure(fig)
+    if caption is not None and (not isinstance(caption, str) or not caption.strip()):
+        raise ValueError(f"caption must be a sentence saying what the figure shows, got "
+                         f"{caption!r}")
+    if _lint.strict():
+        try:
+            _lint.check(fig)
+        except FigureLintError:
+            _close(fig)
+            raise
     alt = getattr(fig, "alt_text", None) or "A figure (no description was given)."
+    if caption:
+        caption = caption.strip()
+        alt = caption + ("" if caption.endswith((".", "!", "?")) else ".") + " " + alt
+        fig.alt_text = alt
     png = to_png(fig, dpi, small)
     _close(fig)
     try:

@@ -36,11 +36,25 @@ def _figure(width=8.0, height=5.0):
     return fig, ax
 
 
+def _title(fig, ax, title):
+    """The title above the axes, left-aligned, wrapped to the figure's width; the axes give
+    up the room a second line needs."""
+    from .sequence import wrap_text
+    if not title:
+        return
+    fig_w, fig_h = fig.get_size_inches()
+    pos = ax.get_position()
+    lines = wrap_text(title, (1 - pos.x0 - 0.02) * fig_w * 72, P.FONT["title"], True)
+    if len(lines) > 1:
+        extra = (len(lines) - 1) * 0.3 / fig_h
+        ax.set_position((pos.x0, pos.y0, pos.width, pos.height - extra))
+    ax.set_title("\n".join(lines), fontsize=P.FONT["title"], fontweight="bold", loc="left")
+
+
 def _finish(fig, ax, title, xlabel, ylabel, alt):
     ax.set_xlabel(xlabel, fontsize=P.FONT["legend"] + 1)
     ax.set_ylabel(ylabel, fontsize=P.FONT["legend"] + 1)
-    if title:
-        ax.set_title(title, fontsize=P.FONT["title"], fontweight="bold", loc="left")
+    _title(fig, ax, title)
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.17), frameon=False,
               fontsize=P.FONT["legend"], ncol=2 if len(ax.get_lines()) > 6 else 1)
     fig.alt_text = alt
@@ -133,8 +147,7 @@ def bars(values: dict, title=None, ylabel="", xlabel="") -> Figure:
                     + ", ".join(f"{k} {values[k][0]:g}" for k in labels) + ".")
     ax.set_ylabel(ylabel, fontsize=P.FONT["legend"] + 1)
     ax.set_xlabel(xlabel, fontsize=P.FONT["legend"] + 1)
-    if title:
-        ax.set_title(title, fontsize=P.FONT["title"], fontweight="bold", loc="left")
+    _title(fig, ax, title)
     return fig
 
 

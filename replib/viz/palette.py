@@ -143,7 +143,12 @@ MARKERS = {
                   color=MUTED),
     "cut": dict(marker="|", markersize=18, markeredgewidth=3.0, color=VERMILLION),
     "in flight": dict(marker="o", markersize=6, markerfacecolor="white", markeredgewidth=1.6),
+    "milestone": dict(marker="D", markersize=8, color=BLACK, markerfacecolor=YELLOW,
+                      markeredgecolor=BLACK, markeredgewidth=1.2),
 }
+
+#: the fill of a milestone's badge ("primary e2"): a pale yellow, black text on it
+BADGE_FILL = (1.0, 0.96, 0.72, 0.95)
 
 #: font sizes, in points (projector-readable: nothing below 11)
 FONT = {"label": 11, "lane": 13, "role": 11, "title": 14, "legend": 11, "tick": 11, "note": 11}

@@ -7,7 +7,6 @@ those messages for one ballot, so a reader sees where each phase of each attempt
 
 from __future__ import annotations
 
-from . import palette as P
 from .sequence import space_time
 
 PAXOS_PHASES = {"Prepare": "phase 1", "Promise": "phase 1", "Reject": None,
@@ -38,18 +37,6 @@ def phase_spans(trace, phases=None) -> list:
 
 
 def space_time_phases(trace, phases=None, title=None, **kwargs):
-    """``space_time`` with each phase of each ballot shaded and labelled above the lanes."""
-    spans = phase_spans(trace, phases)
-    fig = space_time(trace, title=title, **kwargs)
-    ax = fig.axes[0]
-    top = ax.get_ylim()[1]
-    tints = (P.SKY_BLUE, P.ORANGE, P.BLUISH_GREEN, P.REDDISH_PURPLE)
-    hatches = ("", "//", "..", "\\\\")
-    for k, (label, start, end) in enumerate(spans):
-        ax.axvspan(start, end, color=tints[k % len(tints)], alpha=0.15, hatch=hatches[k % 4],
-                   zorder=0, linewidth=0)
-        ax.text((start + end) / 2, top - 0.05 * (k % 2), label, ha="center", va="top",
-                fontsize=11, color=P.MUTED, zorder=5)
-    described = "; ".join(f"{label} from t={start:g} to t={end:g}" for label, start, end in spans)
-    fig.alt_text = f"{fig.alt_text} Shaded bands mark the phases: {described}."
-    return fig
+    """``space_time`` with each phase of each ballot shaded, and labelled above the lanes
+    where the labels fit without covering each other (shortened where they do not)."""
+    return space_time(trace, title=title, bands=phase_spans(trace, phases), **kwargs)

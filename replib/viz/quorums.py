@@ -120,7 +120,7 @@ def draw_quorums(nodes=5, q1=None, q2=None, failed=(), limit: int = 10, title=No
               for phase, qs, ok in blocks]
     shown = [min(len(qs), limit) for _, qs, _ in blocks]
     rows = [math.ceil(k / COLUMNS) for k in shown]
-    cell_w, cell_h, head = 1.2, 1.45, 0.42
+    cell_w, cell_h, head = 1.1, 1.45, 0.42
     big, caption_h = 4.2, 0.7
     top, bottom = 0.6, 0.75
     fig_h = max(big + caption_h, sum(head + r * cell_h for r in rows)) + top + bottom

@@ -3,9 +3,15 @@
 This is the picture every chapter reads a run from, and the trace player redraws it at
 every slider position, so it is built for speed: the trace is first turned into a plain
 *scene* (arrows, markers, spans, all in data coordinates), then drawn with a handful of
-collections instead of one artist per message.  Labels are placed greedily and skipped
-where they would pile on top of each other; the legend, colours and the meaning of every
-mark stay the same from one frame to the next.
+collections instead of one artist per message.  Labels are placed greedily, shortened where
+room is short and skipped rather than piled on top of each other (``replib.viz.lint`` finds
+any text that overlaps other text or is cut off); the legend, colours and the meaning of
+every mark stay the same from one frame to the next.
+
+What a reader should see at a glance is marked on the lanes: each protocol names the state
+changes worth a badge (``Node.milestones``: "primary e2", "chosen v1", "commit"), messages it
+sends periodically (``periodic`` on the message, e.g. heartbeats) are folded into ticks on
+the sender's lane, and a lost message's line stops, dashed, where it was lost, with a cross.
 """
 
 from __future__ import annotations
@@ -67,18 +73,20 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
 
-def short_label(msg, src: str | None = None, dst: str | None = None, limit: int = 30) -> str:
+def short_label(msg, src: str | None = None, dst: str | None = None, limit: int = 30,
+                hide=()) -> str:
     """A message as a compact label, e.g. ``Forward(1, (write,1))``.
 
     Fields that merely repeat the sender's or receiver's id are left out (the arrow already
-    says who talks to whom); the text is cut to ``limit`` characters."""
+    says who talks to whom), and so are the fields named in ``hide`` (e.g. ``("epoch",)`` in
+    a chapter that has not introduced epochs yet); the text is cut to ``limit`` characters."""
     name = type(msg).__name__
     if not dataclasses.is_dataclass(msg):
         return _shorten(_compact(msg), limit)
     parts = []
     for f in dataclasses.fields(msg):
         v = getattr(msg, f.name)
-        if isinstance(v, str) and v in (src, dst):
+        if (isinstance(v, str) and v in (src, dst)) or f.name in hide:
             continue
         parts.append(_compact(v))
     text = f"{name}({', '.join(parts)})" if parts else name
@@ -109,6 +117,7 @@ class Arrow:
     copy: str | None = None     # None, "duplicate" (network copy) or "again" (redelivery)
     detail: str | None = None   # why it was dropped
     frac: float = 1.0           # how far toward the receiver's lane the line gets (0..1)
+    periodic: bool = False      # the protocol sends it periodically (heartbeats)
 
 
 @dataclass
@@ -119,7 +128,7 @@ class Scene:
     roles: dict
     upto: int | None
     now: float                   # time of the last shown event
-    end: float                   # time of the last event of the whole trace
+    end: float                   # time the run covers (it may have stopped after its events)
     nominal: float               # typical latency, for drawing lost and in-flight messages
     arrows: list = field(default_factory=list)
     down: list = field(default_factory=list)        # (node, start, stop or None, crash step)
@@ -131,6 +140,13 @@ class Scene:
     heals: list = field(default_factory=list)       # (time, step)
     cuts: list = field(default_factory=list)        # (time, src, dst, step)
     rules: list = field(default_factory=list)       # (time, text, step)
+    milestones: list = field(default_factory=list)  # (time, node, text, step)
+    last: float = 0.0             # time of the last event of the whole trace
+    periodic_only: set = field(default_factory=set)  # types only ever sent periodically
+    periodic_sent: dict = field(default_factory=dict)  # how many of each periodic type
+    partition_sides: list = field(default_factory=list)  # groups of the whole trace's partitions
+    periodic_timers_only: bool = False   # every timer of the trace is a periodic one
+    has_milestones: bool = False          # the whole trace has milestones
     msg_types: list = field(default_factory=list)   # types in the whole trace, first seen first
     kinds: set = field(default_factory=set)         # event kinds in the whole trace
     copies: bool = False          # does the whole trace deliver any message copy twice?
@@ -161,6 +177,45 @@ def _check_step(trace: Trace, value, name: str):
     return int(value)
 
 
+def is_periodic(item) -> bool:
+    """Does the protocol send this message (or fire this timer) periodically?  A message
+    class says so with ``periodic = True`` (or a property, e.g. an empty AppendEntries)."""
+    try:
+        return bool(getattr(item, "periodic", False))
+    except Exception:   # a property that fails on an odd message: not periodic
+        return False
+
+
+def milestones(trace) -> list:
+    """Every milestone of a trace: (time, node, text, step), from each node class's
+    ``milestones`` applied to the states the trace recorded (none without states).  Kept
+    on the trace, so the trace player's frames do not work it out again."""
+    trace = _as_trace(trace)
+    events = trace.events
+    key = (len(events), id(events[-1]) if events else None)
+    cached = getattr(trace, "_milestones", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    classes = getattr(trace, "classes", {}) or {}
+    found = []
+    if classes:
+        current = {n: dict(st) for n, st in trace.initial.items()}
+        for e in events:
+            if e.state is None or e.node not in current:
+                continue
+            before, after = current[e.node], e.state
+            if before == after:
+                continue
+            current[e.node] = after
+            cls = classes.get(e.node)
+            if cls is None or e.kind == "crash":     # a crash has its own mark
+                continue
+            for text in cls.milestones(e.node, before, after, current) or ():
+                found.append((e.time, e.node, str(text), e.step))
+    trace._milestones = (key, found)
+    return found
+
+
 def build_scene(trace, upto=None) -> Scene:
     """Turn a trace (or its first steps, up to and including ``upto``) into a scene."""
     trace = _as_trace(trace)
@@ -172,6 +227,7 @@ def build_scene(trace, upto=None) -> Scene:
     shown = events[:stop]
     nodes = tuple(trace.nodes)
     known = set(nodes)
+    lane_of = {n: len(nodes) - 1 - i for i, n in enumerate(nodes)}
 
     # whole-trace facts, so that colours, legend and axes stay put while a slider moves
     sent_at, latencies, msg_types, kinds = {}, [], {}, set()
@@ -193,7 +249,8 @@ def build_scene(trace, upto=None) -> Scene:
     scene = Scene(nodes, dict(trace.roles), upto, now, end, nominal,
                   msg_types=list(msg_types), kinds=kinds,
                   copies="duplicate" in kinds or any(n > 1 for n in fates.values()),
-                  in_flight_ever=bool(sent_at) and (upto is not None or len(fates) < len(sent_at)))
+                  in_flight_ever=bool(sent_at) and (upto is not None or len(fates) < len(sent_at)),
+                  last=events[-1].time if events else 0.0)
     pending: dict[int, list] = {}    # msg_id -> [event, copy kind, fates seen]
     down_since: dict[str, tuple] = {}
     open_ops: dict[tuple, list] = {}
@@ -213,9 +270,11 @@ def build_scene(trace, upto=None) -> Scene:
                 copy = "again"
             if k == "deliver":
                 scene.arrows.append(Arrow(e.msg_id, send.node, send.peer, send.msg, send.time,
-                                          e.time, "delivered", send.step, e.step, copy))
+                                          e.time, "delivered", send.step, e.step, copy,
+                                          periodic=is_periodic(send.msg)))
             else:
-                scene.arrows.append(_dropped(send, e, copy, nominal))
+                scene.arrows.append(_dropped(send, e, copy, nominal,
+                                             abs(lane_of[send.node] - lane_of[send.peer])))
         elif k == "crash" and e.detail is None and e.node in known:
             scene.crashes.append((e.time, e.node, e.step))
             down_since[e.node] = (e.time, e.step)
@@ -253,6 +312,8 @@ def build_scene(trace, upto=None) -> Scene:
         scene.partitions.append((part[0], None, part[1], part[2]))
     for node, (start, step) in down_since.items():
         scene.down.append((node, start, None, step))
+    last_step = shown[-1].step if shown else -1
+    scene.milestones = [m for m in milestones(trace) if m[3] <= last_step and m[1] in known]
 
     # messages with no fate yet: in flight at `now` (their real fate may lie in the future)
     future = {}
@@ -270,21 +331,30 @@ def build_scene(trace, upto=None) -> Scene:
             t1 = max(now, send.time + 0.15 * nominal)
             frac = min(max((t1 - send.time) / nominal, 0.15), 0.9)
         scene.arrows.append(Arrow(msg_id, send.node, send.peer, send.msg, send.time, t1,
-                                  "in flight", send.step, None, copy, frac=frac))
+                                  "in flight", send.step, None, copy, frac=frac,
+                                  periodic=is_periodic(send.msg)))
     return scene
 
 
-def _dropped(send, drop, copy, nominal) -> Arrow:
-    """Where a lost message's line ends: on the receiver's lane if it arrived at a node that
-    was down, mid-way if it was lost in the network."""
+#: how far (in lanes) before its receiver's lane a message lost in the network stops
+LOST_SHORT = 0.3
+
+
+def _dropped(send, drop, copy, nominal, gap) -> Arrow:
+    """Where a lost message's line ends, on its own path: on the receiver's lane if it
+    arrived at a node that was down; otherwise just short of the receiver's lane, past every
+    lane in between, so the cross can only be read as "lost on the way to the receiver".
+    ``gap``: how many lanes apart sender and receiver are."""
     detail = drop.detail or "lost"
-    if drop.time > send.time:
-        frac = 1.0 if detail.endswith("is down") else (0.5 if detail == "dropped" else 0.85)
-        t1 = drop.time
-    else:   # lost as it was sent: draw a stub into the network
-        frac, t1 = 0.45, send.time + 0.45 * nominal
+    if detail.endswith("is down"):
+        frac = 1.0
+    elif gap:
+        frac = 1.0 - LOST_SHORT / gap
+    else:                                  # to itself: half the hump
+        frac = 0.5
+    t1 = drop.time if drop.time > send.time else send.time + max(frac, 0.5) * nominal
     return Arrow(drop.msg_id, send.node, send.peer, send.msg, send.time, t1, "dropped",
-                 send.step, drop.step, copy, detail, frac)
+                 send.step, drop.step, copy, detail, frac, periodic=is_periodic(send.msg))
 
 
 # ---- describing a trace in words (alt text) -------------------------------------------------
@@ -312,11 +382,11 @@ def _groups_text(groups) -> str:
     return " and ".join("{" + ", ".join(g) + "}" for g in groups)
 
 
-def describe_scene(scene: Scene) -> str:
+def describe_scene(scene: Scene, periodic: str = "fold") -> str:
     """Plain-English summary of a scene (the figure's alt text)."""
     n = len(scene.nodes)
     head = (f"Space-time diagram of {n} node{'s' if n != 1 else ''} ({_node_list(scene)}), "
-            f"time from t=0 to {_t(scene.end)}")
+            f"time from t=0 to {_t(scene.last)}")
     if scene.upto is not None:
         head += f", showing steps 0 to {scene.upto} (up to t={_t(scene.now)})"
     parts = []
@@ -342,6 +412,10 @@ def describe_scene(scene: Scene) -> str:
         if flying:
             msg += f", {len(flying)} still in flight"
         parts.append(msg)
+        folded = sorted({type(a.msg).__name__ for a in scene.arrows if a.periodic})
+        if folded and periodic != "show":
+            how = "folded into ticks on the sender's lane" if periodic == "fold" else "drawn faint"
+            parts.append(f"periodic {_list(folded)} messages {how}")
     events = []
     for t, node, _ in scene.crashes:
         events.append((t, f"{node} crashed at t={_t(t)}"))
@@ -357,6 +431,9 @@ def describe_scene(scene: Scene) -> str:
     if events:
         events.sort(key=lambda x: x[0])
         parts.append(_list([text for _, text in events], 6))
+    if scene.milestones:
+        parts.append("marked on the lanes: " + _list(
+            [f"{node} '{text}' at t={_t(t)}" for t, node, text, _ in scene.milestones], 12))
     if scene.ops:
         by_client: dict[str, list] = {}
         for node, _op, t0, t1, _res, _ in scene.ops:
@@ -379,7 +456,7 @@ def describe(trace, upto=None) -> str:
     return describe_scene(build_scene(trace, upto))
 
 
-# ---- text extents without rendering (label collision avoidance) ------------------------------
+# ---- text: extents without rendering, outlines, and a fallback for missing glyphs ------------
 @lru_cache(maxsize=None)
 def _font(bold: bool):
     from matplotlib.font_manager import FontProperties, findfont, get_font
@@ -387,8 +464,19 @@ def _font(bold: bool):
 
 
 @lru_cache(maxsize=None)
+def has_glyph(ch: str, bold: bool = False) -> bool:
+    """Does the diagrams' font (DejaVu Sans) have this character?  Text with a character it
+    lacks (Chinese, say) is drawn as ordinary matplotlib text, so that fallback fonts apply."""
+    return ch.isspace() or _font(bold).get_char_index(ord(ch)) != 0
+
+
+@lru_cache(maxsize=None)
 def _advance(ch: str, bold: bool = False) -> float:
-    """Advance width of a character in em (DejaVu Sans, matplotlib's default font)."""
+    """Advance width of a character in em (DejaVu Sans, matplotlib's default font); a
+    character the font lacks counts as wide (1 em) or normal (0.6 em) by its Unicode width."""
+    if not has_glyph(ch, bold):
+        import unicodedata
+        return 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6
     from matplotlib.ft2font import LoadFlags
     font = _font(bold)
     font.set_size(100, 72)
@@ -427,7 +515,9 @@ class _Ink:
 
     Matplotlib lays out and rasterises every Text object glyph by glyph, which made text
     the slowest part of a diagram; outlines cached per character and drawn as a single
-    PathCollection look the same and cost a fraction of that."""
+    PathCollection look the same and cost a fraction of that.  Text with a character the
+    font lacks is drawn as a real matplotlib Text instead (fallback fonts, if installed,
+    then apply).  Every piece of text is kept with its box in pixels, for ``lint``."""
 
     LINE = 1.2          # line height, in em
     MIDDLE = 0.33       # how far above the baseline a line's visual middle sits, in em
@@ -437,10 +527,31 @@ class _Ink:
         self.boxes = []     # (corners px, facecolour, edgecolour, linewidth)
         self.texts = []     # the strings drawn, for tests and inspection
         self.sizes = []     # and their sizes in points
+        self.extents = []   # (text, _Box in pixels) of every string drawn
+        self.fallback = []  # (text, size, cx, cy, angle, colour, bold, align): real Text
+
+    @staticmethod
+    def box_of(text, size_pt, px_per_pt, cx, cy, angle=0.0, bold=False, align="center"):
+        """The box (pixels) that ``add`` would fill with this text."""
+        lines = text.split("\n")
+        w = max(sum(_advance(c, bold) for c in line) for line in lines) * size_pt * px_per_pt
+        h = (len(lines) * _Ink.LINE - 0.2) * size_pt * px_per_pt
+        if align != "center":
+            a = math.radians(angle)
+            shift = (w / 2) * (1 if align == "left" else -1)
+            cx, cy = cx + shift * math.cos(a), cy + shift * math.sin(a)
+        return _Box(cx, cy, w, h, angle)
 
     def add(self, text, size_pt, px_per_pt, cx, cy, angle=0.0, colour="#000000", bold=False,
             align="center"):
-        """Draw ``text`` centred (or right-aligned) at pixel (cx, cy), turned by ``angle``."""
+        """Draw ``text`` centred (or left/right-aligned) at pixel (cx, cy), turned by ``angle``."""
+        self.texts.append(text)
+        self.sizes.append(size_pt)
+        self.extents.append((text, self.box_of(text, size_pt, px_per_pt, cx, cy, angle, bold,
+                                               align)))
+        if not all(has_glyph(c, bold) for c in text if c != "\n"):
+            self.fallback.append((text, size_pt, cx, cy, angle, colour, bold, align))
+            return
         lines = text.split("\n")
         n = len(lines)
         verts, codes = [], []
@@ -454,8 +565,6 @@ class _Ink:
                     verts.append(g[0] + (x, base))
                     codes.append(g[1])
                 x += _advance(ch, bold)
-        self.texts.append(text)
-        self.sizes.append(size_pt)
         if not verts:
             return
         v = np.concatenate(verts) * (size_pt * px_per_pt)
@@ -491,6 +600,11 @@ class _Ink:
             coll.set_transform(ax.transData)
             coll.set_clip_on(False)
             ax.add_collection(coll, autolim=False)
+        for text, size, cx, cy, angle, colour, bold, align in self.fallback:
+            ax.text((cx - tx) / sx, (cy - ty) / sy, text, fontsize=size, color=colour,
+                    rotation=angle, rotation_mode="anchor", ha=align, va="center",
+                    fontweight="bold" if bold else "normal", zorder=zorder, clip_on=False,
+                    gid=gid + "-fallback")
 
 
 class _Box:
@@ -520,6 +634,12 @@ class _Box:
             if abs(dx * ax + dy * ay) >= ra + rb:
                 return False
         return True
+
+    def shrunk(self, by: float) -> "_Box":
+        """The same box, ``by`` pixels smaller on every side (touching is not overlapping)."""
+        angle = math.degrees(math.atan2(self.uy, self.ux))
+        return _Box(self.cx, self.cy, max(0.0, 2 * (self.hw - by)), max(0.0, 2 * (self.hh - by)),
+                    angle)
 
 
 class _Placer:
@@ -553,23 +673,38 @@ class _Placer:
             self.grid.setdefault(cell, []).append(b)
 
 
-# ---- drawing --------------------------------------------------------------------------------
+# ---- layout: sizes in inches, decided before the figure exists -------------------------------
 def _lane_pitch(n: int) -> float:
     return LANE_PITCH if n <= 3 else max(0.7, LANE_PITCH - 0.06 * (n - 3))
 
 
-def _legend_items(scene: Scene) -> list:
+PERIODIC_MODES = ("fold", "faint", "show")
+LOST_LINE = (0, (2.6, 2.4))     # the dashes of a lost message's line
+
+
+def _legend_items(scene: Scene, periodic: str) -> list:
     """Legend entries (label, kind, style): every message type of the whole trace, then the
     marks that occur in it.  Built from the whole trace so the legend stays put while the
     trace player's slider moves."""
     items = []
     for name in scene.msg_types:
         s = P.message_style(name)
-        items.append((name, "line", dict(color=s["color"], linestyle=s["linestyle"],
-                                         linewidth=2.2)))
+        if periodic == "fold" and name in scene.periodic_only:
+            sent = scene.periodic_sent.get(name, 0)
+            items.append((f"{name}: {sent} sent, a tick each", "tick",
+                          dict(color=s["color"], linewidth=2.0)))
+            continue
+        faint = periodic == "faint" and name in scene.periodic_only
+        items.append((name + (" (periodic, faint)" if faint else ""), "line",
+                      dict(color=s["color"], linestyle=s["linestyle"], linewidth=2.2,
+                           alpha=0.35 if faint else 1.0)))
     kinds = scene.kinds
     if "drop" in kinds:
-        items.append(("lost message", "marker", dict(P.MARKERS["drop"])))
+        items.append(("lost message", "line", dict(color=P.MUTED, linestyle=LOST_LINE,
+                                                   linewidth=1.8, marker="x", markersize=9,
+                                                   markeredgewidth=2.4,
+                                                   markeredgecolor=P.VERMILLION,
+                                                   markevery=[1])))
     if scene.copies:
         items.append(("duplicate delivery", "line", dict(color=P.MUTED, linewidth=1.6,
                                                          marker=">", markersize=8,
@@ -585,14 +720,21 @@ def _legend_items(scene: Scene) -> list:
         items.append(("restart", "marker", dict(P.MARKERS["restart"])))
     if "crash" in kinds:
         items.append(("node down", "line", dict(color=P.DOWN, linestyle=P.DOTTED, linewidth=2.5)))
-    if "timer" in kinds:
+    if scene.has_milestones:
+        items.append(("state change (badge)", "marker", dict(P.MARKERS["milestone"])))
+    if "timer" in kinds and not scene.periodic_timers_only:
         items.append(("timer fires", "marker", dict(P.MARKERS["timer"])))
     if "invoke" in kinds:
         items.append(("client operation", "line", dict(color=P.BLACK, alpha=0.25, linewidth=7,
                                                        solid_capstyle="butt")))
-    if "partition" in kinds:
-        items.append(("partition side", "patch", dict(facecolor=P.TINTS[0], alpha=0.3,
-                                                      edgecolor=P.VERMILLION)))
+    sides = scene.partition_sides
+    for i, group in (sides if len(sides) <= 4 else ()):
+        items.append((f"partition side: {', '.join(group)}", "patch",
+                      dict(facecolor=P.TINTS[i % len(P.TINTS)], alpha=0.3,
+                           edgecolor=P.VERMILLION)))
+    if len(sides) > 4:
+        items.append(("partition sides (a tint each)", "patch",
+                      dict(facecolor=P.TINTS[0], alpha=0.3, edgecolor=P.VERMILLION)))
     if "cut" in kinds:
         items.append(("link cut", "marker", dict(P.MARKERS["cut"])))
     return items
@@ -602,6 +744,9 @@ LEGEND_HANDLE = 30.0    # points
 LEGEND_GAP = 6.0        # between handle and text
 LEGEND_COLUMN_GAP = 16.0
 LEGEND_ROW = 0.3        # inches
+TITLE_LINE = 0.3        # inches per line of title
+RIGHT = 0.3             # inches right of the axes
+NOTE_ROW = 0.24         # inches per row of header notes
 
 
 def _legend_layout(items, avail_pt: float):
@@ -615,8 +760,84 @@ def _legend_layout(items, avail_pt: float):
     return ncol, col_w, math.ceil(len(items) / ncol)
 
 
+def wrap_text(text: str, avail_pt: float, size: float, bold: bool = False) -> list:
+    """``text`` broken into lines no wider than ``avail_pt`` (a word wider than that is cut)."""
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}" if line else word
+        if line and text_width_pt(trial, size, bold) > avail_pt:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    if line:
+        lines.append(line)
+    out = []
+    for line in lines or [""]:
+        while text_width_pt(line, size, bold) > avail_pt and len(line) > 2:
+            line = _shorten(line, len(line) - 2)
+        out.append(line)
+    return out
+
+
+def _header_notes(scene: Scene, bands, now) -> list:
+    """Notes for the strip above the lanes: (time, text, colour, strong, kind)."""
+    notes = []
+    for start, _stop, groups, step in scene.partitions:
+        notes.append((start, "partition: " + " | ".join(", ".join(g) for g in groups),
+                      P.VERMILLION, False, step))
+    for t, step in scene.heals:
+        notes.append((t, "heal", P.VERMILLION, False, step))
+    for t, text, step in scene.rules:
+        notes.append((t, _shorten(text, 28), P.MUTED, False, step))
+    for label, start, _end in bands:
+        notes.append((start, label, P.MUTED, False, None))
+    if now is not None:
+        notes.append((now, "now", P.BLACK, True, None))
+    return notes
+
+
+def _place_notes(notes, x_of, x_min, x_max, highlight=None, max_rows=4):
+    """Put each note in the first row where it fits without touching another, left-aligned
+    at its time if it can be (else right-aligned there), shortened if no row has room.
+    x_of maps a time to pixels; notes stay between x_min and x_max.  Returns
+    [(text, cx, row, colour, strong)] and the number of rows used."""
+    size = P.FONT["note"]
+    k = DPI / 72.0
+    rows: list[list] = []            # per row: [(x0, x1)]
+    placed = []
+    order = sorted(notes, key=lambda n: (not (n[3] or (highlight is not None
+                                                      and n[4] == highlight)), n[0]))
+    for t, text, colour, strong, step in order:
+        strong = strong or (highlight is not None and step == highlight)
+        tx = x_of(t)
+        for variant in (text, _shorten(text, 24), _shorten(text, 14)):
+            w = text_width_pt(variant, size, strong) * k + 6
+            spans = [(tx + 3, tx + 3 + w), (tx - 3 - w, tx - 3)]
+            spans = [(a, b) for a, b in spans if a >= x_min and b <= x_max] or [
+                (min(max(x_min, tx - w / 2), x_max - w), min(max(x_min, tx - w / 2), x_max - w) + w)]
+            spot = None
+            for r in range(max_rows):
+                used = rows[r] if r < len(rows) else []
+                for a, b in spans:
+                    if all(b + 4 <= u0 or a - 4 >= u1 for u0, u1 in used):
+                        spot = (r, a, b)
+                        break
+                if spot:
+                    break
+            if spot:
+                r, a, b = spot
+                while len(rows) <= r:
+                    rows.append([])
+                rows[r].append((a, b))
+                placed.append((variant, (a + b) / 2, r, colour, strong))
+                break
+    return placed, len(rows)
+
+
 def space_time(trace, upto=None, highlight=None, ax=None, title=None, width=None,
-               labels=True, legend=True):
+               labels=True, legend=True, periodic="fold", time_range=None, bands=None,
+               hide_fields=()):
     """Draw a space-time diagram of a trace and return the matplotlib Figure.
 
     trace: a Trace (or a Simulation, whose trace is drawn).
@@ -625,76 +846,240 @@ def space_time(trace, upto=None, highlight=None, ax=None, title=None, width=None
     ax: draw into these axes instead of a new figure (leave about 0.6 in below them, plus
     0.3 in per legend row, or pass legend=False).  width: figure width in inches.
     labels: False to leave out message labels.  legend: False to leave out the legend.
+    periodic: what to do with messages a protocol sends periodically (heartbeats):
+    "fold" (a tick per send on the sender's lane, one count label), "faint" (thin, pale,
+    unlabelled arrows) or "show" (like any other message).
+    time_range: (start, end) of the time axis, to draw runs that are compared on one axis
+    (default: from 0 to just after the last event).  bands: [(label, start, end)] spans to
+    shade, labelled above the lanes (``phases.space_time_phases`` passes a protocol's phases).
+    hide_fields: message fields to leave out of the labels (e.g. ``("epoch",)``).
     The figure carries its alt text in ``fig.alt_text``; show it with ``replib.viz.show``.
     The axes, colours and legend depend on the whole trace, not on ``upto``, so frames of
-    a trace player line up.  ``fig.replib_scene`` keeps what was drawn (arrows, marks) and
-    ``fig.replib_texts`` every piece of text, for tests and tools.
+    a trace player line up.  ``fig.replib_scene`` keeps what was drawn (arrows, marks),
+    ``fig.replib_texts`` every piece of text and ``fig.replib_text_boxes`` where it went.
     """
-    trace = _as_trace(trace)
-    scene = build_scene(trace, upto)
-    highlight = _check_step(trace, highlight, "highlight")
-    if highlight is not None and upto is not None and highlight > upto:
-        raise ValueError(f"highlight={highlight} is later than upto={upto}; the highlighted "
-                         f"step must be one that is drawn")
-    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float))
-                              or not 3 <= width <= 40):
-        raise ValueError(f"width must be a figure width in inches between 3 and 40, got {width!r}")
-
-    n = len(scene.nodes)
-    pitch = _lane_pitch(n)
-    legend = _legend_items(scene) if legend else []
-    x_max = max(scene.end, 1e-9)
-    x_pad = max(0.5 * scene.nominal, 0.03 * x_max)
-    xlim = (0.0 - 0.015 * (x_max + x_pad), x_max + x_pad)
-    header = HEADER / pitch                       # in lane units
-    ylim = (-0.55, max(n - 1, 0) + 0.5 + header)
-
+    panel = _Panel(trace, upto, highlight, title, width, labels, legend, periodic, time_range,
+                   bands, hide_fields)
     if ax is None:
+        fig = Figure(figsize=(panel.fig_w, panel.height), dpi=DPI, facecolor="white")
+        panel.draw_into(fig, 0.0)
+    else:
+        panel.draw_into(ax.figure, None, ax)
+        fig = ax.figure
+    panel.annotate(fig)
+    return fig
+
+
+def space_time_stack(traces, titles=None, width=None, time_range=None, **kwargs):
+    """Two or more runs drawn one above the other on one time axis, for the text to compare
+    them: each panel is a ``space_time`` (same options) with the same time range (the
+    widest of them, unless given) and the same margins.  Returns one Figure, whose alt
+    text describes each panel in turn."""
+    traces = [_as_trace(t) for t in traces]
+    if len(traces) < 2:
+        raise ValueError("space_time_stack needs at least two traces to compare")
+    titles = list(titles) if titles is not None else [None] * len(traces)
+    if len(titles) != len(traces):
+        raise ValueError(f"give one title per trace: {len(traces)} traces, {len(titles)} titles")
+    if time_range is None:
+        time_range = (0.0, max(max(_time_range(build_scene(t), None)[1] for t in traces), 1.0))
+    panels = [_Panel(t, kwargs.get("upto"), kwargs.get("highlight"), ti, width,
+                     kwargs.get("labels", True), kwargs.get("legend", True),
+                     kwargs.get("periodic", "fold"), time_range, kwargs.get("bands"),
+                     kwargs.get("hide_fields", ()))
+              for t, ti in zip(traces, titles)]
+    left = max(p.left for p in panels)
+    fig_w = max(p.fig_w for p in panels)
+    for p in panels:
+        p.relayout(fig_w, left)
+    fig = Figure(figsize=(fig_w, sum(p.height for p in panels)), dpi=DPI, facecolor="white")
+    y = 0.0
+    for p in reversed(panels):          # from the bottom of the figure up
+        p.draw_into(fig, y)
+        y += p.height
+    fig.alt_text = " ".join(f"Panel {i + 1}: {p.alt_text}" for i, p in enumerate(panels))
+    fig.replib_texts = [t for p in panels for t in p.drawer.ink.texts]
+    fig.replib_text_sizes = [t for p in panels for t in p.drawer.ink.sizes]
+    fig.replib_text_boxes = [t for p in panels for t in p.drawer.ink.extents]
+    fig.replib_scenes = [p.scene for p in panels]
+    return fig
+
+
+class _Panel:
+    """One diagram's scene and layout (in inches), decided before it is drawn, so that
+    several can share one figure with the same margins and time axis."""
+
+    def __init__(self, trace, upto, highlight, title, width, labels, legend, periodic,
+                 time_range, bands, hide_fields=()):
+        trace = _as_trace(trace)
+        scene = build_scene(trace, upto)
+        highlight = _check_step(trace, highlight, "highlight")
+        if highlight is not None and upto is not None and highlight > upto:
+            raise ValueError(f"highlight={highlight} is later than upto={upto}; the "
+                             f"highlighted step must be one that is drawn")
+        if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float))
+                                  or not 3 <= width <= 40):
+            raise ValueError(f"width must be a figure width in inches between 3 and 40, got "
+                             f"{width!r}")
+        if periodic not in PERIODIC_MODES:
+            raise ValueError(f"periodic must be one of {', '.join(PERIODIC_MODES)}, got "
+                             f"{periodic!r}")
+        if title is not None and not isinstance(title, str):
+            raise ValueError(f"title must be a string, got {title!r}")
+        self.trace, self.scene, self.highlight, self.title = trace, scene, highlight, title
+        self.labels, self.periodic = labels, periodic
+        if isinstance(hide_fields, str) or not all(isinstance(x, str) for x in hide_fields):
+            raise ValueError(f"hide_fields must be a list of message field names, e.g. "
+                             f"('epoch',); got {hide_fields!r}")
+        self.hide_fields = tuple(hide_fields)
+        self.bands = _check_bands(bands)
+        x_lo, x_hi = _time_range(scene, time_range)
+        _whole_trace_facts(scene, trace)
+        self.legend_items = _legend_items(scene, periodic) if legend else []
+        if time_range is None:
+            x_pad = max(0.5 * scene.nominal, 0.03 * (x_hi - x_lo))
+            self.xlim = (x_lo - 0.015 * (x_hi - x_lo + x_pad), x_hi + x_pad)
+        else:
+            span = x_hi - x_lo
+            self.xlim = (x_lo - 0.015 * span, x_hi + 0.03 * span)
+        self.now = scene.now if scene.upto is not None else None
+        n = len(scene.nodes)
+        self.pitch = _lane_pitch(n)
         lane_text = max([text_width_pt(x, P.FONT["lane"], True) for x in scene.nodes] +
                         [text_width_pt(r, P.FONT["role"]) for r in scene.roles.values()] + [30])
         left = min(2.6, 0.3 + lane_text / 72)
-        fig_w = float(width) if width is not None else min(10.5, max(8.0, 6.0 + 0.3 * x_max))
-        layout = _legend_layout(legend, (fig_w - left - 0.3) * 72)
-        top = 0.55 if (title or highlight is not None) else 0.2
-        bottom = 0.72 + LEGEND_ROW * layout[2] + (0.12 if layout[2] else 0)
-        axes_h = max(n, 1) * pitch + HEADER + 0.1
-        fig_h = top + axes_h + bottom
-        fig = Figure(figsize=(fig_w, fig_h), dpi=DPI, facecolor="white")
-        ax = fig.add_axes((left / fig_w, bottom / fig_h, 1 - (left + 0.3) / fig_w, axes_h / fig_h))
-    else:
-        fig = ax.figure
-        pos = ax.get_position()
-        layout = _legend_layout(legend, pos.width * fig.get_size_inches()[0] * 72)
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_facecolor("white")
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    # the time axis is drawn by _Drawer.time_axis: matplotlib's own ticks cost more
-    # (per-tick objects, deep copies) than the rest of the diagram
-    ax.xaxis.set_major_locator(NullLocator())
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_major_locator(NullLocator())
-    ax.yaxis.set_minor_locator(NullLocator())
+        span = x_hi - x_lo
+        fig_w = float(width) if width is not None else min(10.5, max(8.0, 6.0 + 0.3 * span))
+        self.relayout(fig_w, left)
 
-    d = _Drawer(fig, ax, scene, trace, highlight, labels)
-    d.draw(legend, layout, title)
-    fig.alt_text = describe_scene(scene)
-    fig.replib_scene = scene
-    fig.replib_texts = d.ink.texts
-    fig.replib_text_sizes = d.ink.sizes
-    fig.replib_legend = [label for label, *_ in legend]
-    return fig
+    def relayout(self, fig_w, left):
+        """Sizes for a figure ``fig_w`` inches wide with ``left`` inches for lane labels."""
+        self.fig_w, self.left = fig_w, left
+        self.axes_w = fig_w - left - RIGHT
+        self.legend_layout = _legend_layout(self.legend_items, self.axes_w * 72)
+        self.title_lines = wrap_text(self.title, self.axes_w * 72, P.FONT["title"], True) \
+            if self.title else []
+        notes = _header_notes(self.scene, self.bands, self.now)
+        x0, x1 = self.xlim
+        x_of = lambda t: (left + (t - x0) / (x1 - x0) * self.axes_w) * DPI  # noqa: E731
+        _, rows = _place_notes(notes, x_of, left * DPI, (fig_w - 0.05) * DPI, self.highlight)
+        self.header = max(HEADER, 0.2 + NOTE_ROW * rows)
+        self.top = 0.2 + TITLE_LINE * (len(self.title_lines) + (self.highlight is not None))
+        rows = self.legend_layout[2]
+        self.bottom = 0.72 + LEGEND_ROW * rows + (0.12 if rows else 0)
+        self.axes_h = max(len(self.scene.nodes), 1) * self.pitch + self.header + 0.1
+        self.height = self.top + self.axes_h + self.bottom
+
+    def draw_into(self, fig, y0, ax=None):
+        """Draw into ``ax``, or into new axes placed ``y0`` inches above the figure's bottom."""
+        if ax is None:
+            fig_w, fig_h = fig.get_size_inches()
+            ax = fig.add_axes((self.left / fig_w, (y0 + self.bottom) / fig_h,
+                               self.axes_w / fig_w, self.axes_h / fig_h))
+        else:
+            fig_w = fig.get_size_inches()[0]
+            pos = ax.get_position()
+            self.header = HEADER
+            self.legend_layout = _legend_layout(self.legend_items, pos.width * fig_w * 72)
+            self.title_lines = wrap_text(self.title, pos.width * fig_w * 72, P.FONT["title"],
+                                         True) if self.title else []
+        n = len(self.scene.nodes)
+        ax.set_xlim(*self.xlim)
+        ax.set_ylim(-0.55, max(n - 1, 0) + 0.5 + self.header / self.pitch)
+        ax.set_facecolor("white")
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        # the time axis is drawn by _Drawer.time_axis: matplotlib's own ticks cost more
+        # (per-tick objects, deep copies) than the rest of the diagram
+        ax.xaxis.set_major_locator(NullLocator())
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_locator(NullLocator())
+        ax.yaxis.set_minor_locator(NullLocator())
+        self.drawer = _Drawer(fig, ax, self.scene, self.trace, self.highlight, self.labels,
+                              self.periodic, self.bands, self.hide_fields)
+        self.drawer.draw(self.legend_items, self.legend_layout, self.title_lines)
+        self.alt_text = describe_scene(self.scene, self.periodic)
+        if self.bands:
+            self.alt_text += " Shaded bands: " + "; ".join(
+                f"{label} from t={_t(a)} to t={_t(b)}" for label, a, b in self.bands) + "."
+
+    def annotate(self, fig):
+        """What tests, tools and ``show`` read off a one-panel figure."""
+        fig.alt_text = self.alt_text
+        fig.replib_scene = self.scene
+        fig.replib_texts = self.drawer.ink.texts
+        fig.replib_text_sizes = self.drawer.ink.sizes
+        fig.replib_text_boxes = self.drawer.ink.extents
+        fig.replib_legend = [label for label, *_ in self.legend_items]
+
+
+def _check_bands(bands) -> list:
+    if bands is None:
+        return []
+    out = []
+    for b in bands:
+        if not (isinstance(b, (tuple, list)) and len(b) == 3 and isinstance(b[0], str)
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                        and math.isfinite(x) for x in b[1:]) and b[1] <= b[2]):
+            raise ValueError(f"bands must be (label, start, end) with start <= end, finite "
+                             f"times; got {b!r}")
+        out.append((b[0], float(b[1]), float(b[2])))
+    return out
+
+
+def _time_range(scene: Scene, time_range):
+    """The time axis: the given (start, end), or 0 to the last event of the whole trace."""
+    if time_range is None:
+        return 0.0, max(scene.last, 1.0)
+    if not (isinstance(time_range, (tuple, list)) and len(time_range) == 2 and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+            for x in time_range) and time_range[0] < time_range[1]):
+        raise ValueError(f"time_range must be (start, end) with finite start < end, got "
+                         f"{time_range!r}")
+    return float(time_range[0]), float(time_range[1])
+
+
+def _whole_trace_facts(scene: Scene, trace: Trace) -> None:
+    """What the legend needs to know about the whole trace (so it does not change while a
+    slider moves): the message types only ever sent periodically, whether every timer is a
+    periodic one, whether there are milestones."""
+    periodic, other, sent = set(), set(), {}
+    for e in trace.events:
+        if e.kind == "send":
+            if is_periodic(e.msg):
+                periodic.add(e.msg_type)
+                sent[e.msg_type] = sent.get(e.msg_type, 0) + 1
+            else:
+                other.add(e.msg_type)
+    scene.periodic_only = periodic - other
+    scene.periodic_sent = sent
+    sides = []           # (tint index, group) of every partition, as the lanes tint them
+    for e in trace.events:
+        if e.kind == "partition":
+            for i, g in enumerate(e.msg or ()):
+                if (i, tuple(g)) not in sides:
+                    sides.append((i, tuple(g)))
+    scene.partition_sides = sides
+    timers = [e.msg for e in trace.events if e.kind == "timer"]
+    scene.periodic_timers_only = bool(timers) and all(is_periodic(t) for t in timers)
+    scene.has_milestones = bool(milestones(trace))
 
 
 class _Drawer:
     """Draws a scene into an axes; one method per layer, bottom to top."""
 
-    def __init__(self, fig, ax, scene: Scene, trace: Trace, highlight, labels):
+    def __init__(self, fig, ax, scene: Scene, trace: Trace, highlight, labels, periodic="fold",
+                 bands=(), hide_fields=()):
         self.fig, self.ax, self.scene, self.trace = fig, ax, scene, trace
         self.highlight = highlight
         self.labels = labels
-        self.placer = _Placer()
+        self.periodic = periodic
+        self.bands = bands
+        self.hide_fields = hide_fields
+        self.blocked = _Placer()    # everything a label must keep off (one test for most)
+        self.marks = _Placer()      # arrowheads, crosses, markers: no text on them
+        self.words = _Placer()      # text already placed: nothing on it
+        # the lines of messages are only in `blocked`: a filled badge may cover a line
         self.px_per_pt = fig.dpi / 72.0
         # data -> pixels is x*sx + tx, y*sy + ty for these linear axes; plain floats are
         # far cheaper than calling matplotlib's transform for every point
@@ -709,6 +1094,8 @@ class _Drawer:
         self.pending_labels = []   # (priority, order, text, anchor data, angle, style)
         self.ink = _Ink()
         self.step_text = None
+        self.fig_w_px = fig.get_size_inches()[0] * fig.dpi
+        self.fig_h_px = fig.get_size_inches()[1] * fig.dpi
 
     def to_px(self, p):
         """Data -> pixels, for a point (x, y)."""
@@ -721,37 +1108,49 @@ class _Drawer:
     def is_hl(self, *steps) -> bool:
         return self.highlight is not None and self.highlight in steps
 
-    def titles(self, title):
-        """The title (left) and the highlighted step (right), just above the axes."""
+    def folded(self, a: Arrow) -> bool:
+        """Is this (periodic) message folded into a tick rather than drawn as an arrow?"""
+        return (a.periodic and self.periodic == "fold"
+                and not self.is_hl(a.send_step, a.end_step))
+
+    def titles(self, title_lines):
+        """The title (left, wrapped) and the highlighted step (on the line below), above the
+        axes."""
         k = self.px_per_pt
         m = self.ax.transAxes.get_affine().get_matrix()
         left, width = float(m[0, 2]), float(m[0, 0])
         y = float(m[1, 2] + m[1, 1]) + 12 * k
-        used = 0.0
-        if title:
-            self.ink.add(title, P.FONT["title"], k, left, y, 0, P.BLACK, bold=True, align="left")
-            used = text_width_pt(title, P.FONT["title"], True) * k + 24 * k
-        text = self.step_text
-        if text:
-            room = width - used
-            while len(text) > 12 and text_width_pt(text, P.FONT["note"]) * k > room:
-                text = _shorten(text, len(text) - 4)
-            self.ink.add(text, P.FONT["note"], k, left + width, y, 0, P.MUTED, align="right")
+        lines = list(title_lines)
+        if self.step_text:
+            lines = lines + [None]
+        for i, line in enumerate(reversed(lines)):
+            yy = y + i * TITLE_LINE * self.fig.dpi
+            if line is None:
+                room = width / k
+                text = self.step_text
+                while len(text) > 12 and text_width_pt(text, P.FONT["note"]) > room:
+                    text = _shorten(text, len(text) - 4)
+                self.ink.add(text, P.FONT["note"], k, left, yy, 0, P.MUTED, align="left")
+            else:
+                self.ink.add(line, P.FONT["title"], k, left, yy, 0, P.BLACK, bold=True,
+                             align="left")
 
-    def draw(self, legend=(), layout=(0, 0.0, 0), title=None):
+    def draw(self, legend=(), layout=(0, 0.0, 0), title_lines=()):
         self.partitions()
+        self.band_spans()
         self.future()
         self.lanes()
         self.ops()
         self.highlight_band()
         self.arrows()
         self.markers()
+        self.milestone_marks()
         self.place_labels()
         self.lane_labels()
         self.header()
         self.time_axis()
         self.legend(legend, layout)
-        self.titles(title)
+        self.titles(title_lines)
         self.ink.draw(self.ax, (self.sx, self.tx, self.sy, self.ty), 4, "replib-text")
 
     # -- background ---------------------------------------------------------------------
@@ -783,6 +1182,17 @@ class _Drawer:
             for x in (start,) + ((stop,) if stop != self.right or self.now is None else ()):
                 ax.plot([x, x], [self.ylim[0], self.lane_top], color=P.VERMILLION,
                         linewidth=1.0, linestyle=P.DASHED, zorder=0.5)
+
+    def band_spans(self):
+        """Shaded spans (a protocol's phases), below everything, one tint and hatch each."""
+        tints = (P.SKY_BLUE, P.ORANGE, P.BLUISH_GREEN, P.REDDISH_PURPLE)
+        hatches = ("", "//", "..", "\\\\")
+        for k, (_label, start, end) in enumerate(self.bands):
+            self.ax.add_patch(Rectangle((start, self.ylim[0]), max(end - start, 1e-9),
+                                        self.lane_top - self.ylim[0],
+                                        color=tints[k % len(tints)], alpha=0.15,
+                                        hatch=hatches[k % 4], linewidth=0,
+                                        zorder=0, gid="replib-band"))
 
     def future(self):
         if self.now is not None and self.now < self.xlim[1]:
@@ -862,13 +1272,23 @@ class _Drawer:
         shafts, colours, styles, widths = [], [], [], []
         heads, head_fc, head_ec = [], [], []
         drops, drop_hl, flights, flight_c = [], [], [], []
+        ticks, tick_c = [], []
+        folded: dict[tuple, list] = {}           # (sender, type) -> [first time, count, lost]
         head_len = 9.0 * self.px_per_pt
         head_half = 3.6 * self.px_per_pt
         faded = self.highlight is not None
-        to_px, to_data, placer = self.to_px, self.to_data, self.placer
+        to_px, to_data = self.to_px, self.to_data
         for a in s.arrows:
             style = P.message_style(type(a.msg).__name__)
             y0, y1 = s.lane(a.src), s.lane(a.dst)
+            if self.folded(a):
+                if a.copy is None:               # one tick per send, copies aside
+                    ticks.append([(a.t0, y0 - 0.1), (a.t0, y0 + 0.1)])
+                    tick_c.append(_rgba(style["color"], 0.55))
+                    entry = folded.setdefault((a.src, type(a.msg).__name__), [a.t0, 0, 0])
+                    entry[1] += 1
+                    entry[2] += a.fate == "dropped"
+                continue
             if a.src == a.dst:           # a message to oneself: a small hump above the lane
                 mid = (a.t0 + a.t1) / 2
                 pts = [(a.t0, y0), (mid, y0 + 0.28 * max(a.frac, 0.4)), (a.t1, y0)]
@@ -878,21 +1298,26 @@ class _Drawer:
                 pts = [(a.t0, y0), (a.t1, y0 + a.frac * (y1 - y0))]
             px = [to_px(p) for p in pts]
             hl = self.is_hl(a.send_step, a.end_step)
-            lw = 3.6 if hl else 1.9
+            faint = a.periodic and self.periodic == "faint" and not hl
+            lw = 3.6 if hl else (0.9 if faint else 1.9)
             alpha = 1.0 if (hl or not faded) else 0.55
+            if faint:
+                alpha = 0.3
+            linestyle = style["linestyle"]
             if a.fate == "delivered":
                 # an arrowhead; the shaft stops at its base so dashes do not poke through
                 (tx, ty), (qx, qy) = px[-1], px[-2]
                 length = math.hypot(tx - qx, ty - qy) or 1.0
                 ux, uy = (tx - qx) / length, (ty - qy) / length
-                scale = 1.35 if hl else 1.0
+                scale = 1.35 if hl else (0.7 if faint else 1.0)
                 h_len = min(head_len * scale, 0.6 * length)
                 bx, by = tx - ux * h_len, ty - uy * h_len
                 nx_, ny_ = -uy * head_half * scale, ux * head_half * scale
                 heads.append([to_data((tx, ty)), to_data((bx + nx_, by + ny_)),
                               to_data((bx - nx_, by - ny_))])
-                placer.add(_Box(tx - ux * h_len / 2, ty - uy * h_len / 2, h_len,
-                                2 * head_half * scale, math.degrees(math.atan2(uy, ux))))
+                if not faint:
+                    self._mark(_Box(tx - ux * h_len / 2, ty - uy * h_len / 2, h_len,
+                                    2 * head_half * scale, math.degrees(math.atan2(uy, ux))))
                 head_fc.append(_rgba("#FFFFFF", alpha) if a.copy else _rgba(style["color"], alpha))
                 head_ec.append(_rgba(style["color"], alpha))
                 px[-1] = (bx + ux * 0.5, by + uy * 0.5)
@@ -900,19 +1325,21 @@ class _Drawer:
             elif a.fate == "dropped":
                 drops.append(pts[-1])
                 drop_hl.append(hl)
+                linestyle = LOST_LINE
             else:
                 flights.append(pts[-1])
                 flight_c.append(style["color"])
                 self._obstacle_px(px[-1], 9)
-            for (p0, p1), (q0, q1) in zip(px, px[1:]):   # labels must not hide other arrows
-                placer.add(_Box((p0 + q0) / 2, (p1 + q1) / 2, math.hypot(q0 - p0, q1 - p1),
-                                lw * self.px_per_pt + 2,
-                                math.degrees(math.atan2(q1 - p1, q0 - p0))))
+            if not faint:
+                for (p0, p1), (q0, q1) in zip(px, px[1:]):   # labels must not hide arrows
+                    self.blocked.add(_Box((p0 + q0) / 2, (p1 + q1) / 2, math.hypot(q0 - p0, q1 - p1),
+                                    lw * self.px_per_pt + 2,
+                                    math.degrees(math.atan2(q1 - p1, q0 - p0))))
             shafts.append(pts)
             colours.append(_rgba(style["color"], alpha))
-            styles.append(style["linestyle"])
+            styles.append(linestyle)
             widths.append(lw)
-            if self.labels:
+            if self.labels and not faint:
                 self._arrow_label(a, px, style, hl)
         if shafts:
             ax.add_collection(LineCollection(shafts, colors=colours, linestyles=styles,
@@ -933,9 +1360,12 @@ class _Drawer:
             xs, ys = zip(*flights)
             ax.scatter(xs, ys, s=40, marker="o", facecolors="white", edgecolors=flight_c,
                        linewidths=1.6, zorder=3.1, gid="replib-in-flight")
+        if ticks:
+            ax.add_collection(LineCollection(ticks, colors=tick_c, linewidths=2.0, zorder=1.7,
+                                             gid="replib-periodic"))
 
     def _arrow_label(self, a: Arrow, px, style, hl):
-        text = short_label(a.msg, a.src, a.dst)
+        text = short_label(a.msg, a.src, a.dst, hide=self.hide_fields)
         name = type(a.msg).__name__
         suffix = {"duplicate": " (dup)", "again": " (again)"}.get(a.copy, "")
         variants = [text + suffix]
@@ -954,7 +1384,7 @@ class _Drawer:
         when = -a.t0 if self.now is not None else a.t0   # player: newest first
         if a.fate == "dropped":     # one label beside the cross: what was lost, and why
             lost = [f"{text}{suffix} lost: {a.detail}", f"{name}{suffix} lost: {a.detail}",
-                    f"lost: {a.detail}"]
+                    f"{name} lost", "lost"]
             self.pending_labels.append((prio, when, lost[0], self.to_data(px[-1]),
                                         0.0, dict(color=P.VERMILLION, box=None, near_x=True,
                                                   variants=lost, hl=hl)))
@@ -966,11 +1396,13 @@ class _Drawer:
     # -- markers --------------------------------------------------------------------------
     def markers(self):
         s, ax = self.scene, self.ax
-        if s.timers:
-            xs = [t for t, *_ in s.timers]
-            ys = [s.lane(node) for _, node, *_ in s.timers]
+        timers = [x for x in s.timers if self.periodic != "fold" or not is_periodic(x[2])
+                  or self.is_hl(x[3])]
+        if timers:
+            xs = [t for t, *_ in timers]
+            ys = [s.lane(node) for _, node, *_ in timers]
             ax.plot(xs, ys, linestyle="none", zorder=3, gid="replib-timers", **P.MARKERS["timer"])
-            for t, node, timer, step in s.timers:
+            for t, node, timer, step in timers:
                 self._obstacle(t, s.lane(node), 7)
                 if self.is_hl(step):
                     self.pending_labels.append((0, t, f"timer {short_label(timer)}",
@@ -997,13 +1429,40 @@ class _Drawer:
                                             f"cut {src}→{dst}", (t, s.lane(dst) - 0.3), 0.0,
                                             dict(color=P.VERMILLION, box=None)))
 
+    def milestone_marks(self):
+        """A diamond on the lane at each milestone, and its badge ("primary e2") nearby."""
+        s, ax = self.scene, self.ax
+        if not s.milestones:
+            return
+        xs = [t for t, *_ in s.milestones]
+        ys = [s.lane(node) for _, node, *_ in s.milestones]
+        ax.plot(xs, ys, linestyle="none", zorder=3.45, gid="replib-milestones",
+                **P.MARKERS["milestone"])
+        grouped: dict[tuple, list] = {}        # one badge per node and moment, a line each
+        for t, node, text, step in s.milestones:
+            grouped.setdefault((node, t), []).append((text, step))
+        for (node, t), items in grouped.items():
+            self._obstacle(t, s.lane(node), 10)
+            texts = [text for text, _ in items]
+            full = "\n".join(texts)
+            variants = [full] if len(texts) == 1 else [full, texts[0] + " …"]
+            hl = self.is_hl(*[step for _, step in items])
+            self.pending_labels.append((0 if hl else 1, t, full,
+                                        (t, s.lane(node)), 0.0,
+                                        dict(color=P.BLACK, badge=True, bold=True,
+                                             variants=variants)))
+
     def _obstacle(self, x, y, size_pt):
         self._obstacle_px(self.to_px((x, y)), size_pt)
 
     def _obstacle_px(self, p, size_pt):
         """Keep labels off a mark (arrowhead, cross, marker) of about ``size_pt``."""
         side = size_pt * self.px_per_pt
-        self.placer.add(_Box(float(p[0]), float(p[1]), side, side, 0.0))
+        self._mark(_Box(float(p[0]), float(p[1]), side, side, 0.0))
+
+    def _mark(self, box):
+        self.marks.add(box)
+        self.blocked.add(box)
 
     # -- labels ---------------------------------------------------------------------------
     def place_labels(self):
@@ -1012,60 +1471,57 @@ class _Drawer:
         pad_px = 0.25 * size * self.px_per_pt
         x_lo, y_lo = self.to_px((self.xlim[0], self.ylim[0]))
         x_hi, y_hi = self.to_px((self.xlim[1], self.lane_top + 0.35))
+        x_hi = min(x_hi, self.fig_w_px - 4)
         busy = len(self.pending_labels) > 60      # dense: message names only
         misses = 0
-        only_labels = _Placer()                   # for emphasised labels with no free spot
         for prio, _when, text, anchor, angle, opts in sorted(
                 self.pending_labels, key=lambda p: (p[0], p[1])):
-            force = opts.get("hl", False) or prio == 0
+            force = opts.get("hl", False)
             if misses >= 150 and not force:     # the picture is full: stop looking
                 continue
             placed = None
             variants = opts.get("variants") or [text]
-            if busy and not force:
+            if busy and not force and not opts.get("badge"):
                 variants = variants[-1:]
-            for variant in variants:
-                lines = variant.split("\n")
-                bold = bool(opts.get("bold") or opts.get("hl"))
-                w_px = max(text_width_pt(x, size, bold) for x in lines) * self.px_per_pt \
-                    + 2 * pad_px
-                h_px = len(lines) * line_px + 1.5 * pad_px
-                for cx, cy in self._candidates(anchor, opts, w_px, h_px):
-                    corners = _Box(cx, cy, w_px, h_px, angle)
-                    if corners.x0 < x_lo - 2 or corners.x1 > x_hi + 2 or \
-                            corners.y0 < y_lo - 2 or corners.y1 > y_hi:
-                        continue
-                    if self.placer.free(corners):
-                        placed = (variant, cx, cy, corners)
+            bold = bool(opts.get("bold") or opts.get("hl"))
+            badge = bool(opts.get("badge"))
+            # a label keeps off text, marks and lines; a filled badge may cover a line, and
+            # in the last resort a mark, never text
+            tests = [(self.blocked,)]
+            if badge:
+                tests = [(self.blocked,), (self.words, self.marks), (self.words,)]
+            for variant in variants:            # the full text, even over a line, first
+                for placers in tests:
+                    lines = variant.split("\n")
+                    w_px = max(text_width_pt(x, size, bold) for x in lines) * self.px_per_pt \
+                        + 2 * pad_px
+                    h_px = len(lines) * line_px + 1.5 * pad_px
+                    for cx, cy in self._candidates(anchor, opts, w_px, h_px):
+                        corners = _Box(cx, cy, w_px, h_px, angle)
+                        if corners.x0 < x_lo - 2 or corners.x1 > x_hi or \
+                                corners.y0 < y_lo - 2 or corners.y1 > y_hi:
+                            continue
+                        if all(pl.free(corners) for pl in placers):
+                            placed = (variant, cx, cy, corners)
+                            break
+                    if placed:
                         break
                 if placed:
                     break
-            if placed is None and force:
-                # an emphasised label may cover arrows and marks, but not another label
-                variant = variants[-1]
-                w_px = text_width_pt(variant, size, True) * self.px_per_pt + 2 * pad_px
-                h_px = line_px + 1.5 * pad_px
-                spots = self._candidates(anchor, opts, w_px, h_px)
-                for cx, cy in spots:
-                    corners = _Box(cx, cy, w_px, h_px, angle)
-                    if only_labels.free(corners):
-                        placed = (variant, cx, cy, corners)
-                        break
-                else:
-                    cx, cy = spots[0]
-                    placed = (variant, cx, cy, _Box(cx, cy, w_px, h_px, angle))
             if placed is None:
                 misses += 1
                 continue
             variant, cx, cy, corners = placed
-            self.placer.add(corners)
-            only_labels.add(corners)
-            if opts.get("box"):
+            self.words.add(corners)
+            self.blocked.add(corners)
+            if opts.get("badge"):
+                self.ink.add_box(corners, -1.0, P.BADGE_FILL, P.BLACK, 1.0)
+            elif opts.get("box"):
                 self.ink.add_box(corners, -1.0, (1, 1, 1, 0.9), opts["box"],
                                  1.8 if opts.get("hl") else 1.0)
             self.ink.add(variant, size, self.px_per_pt, cx, cy, angle,
-                         P.BLACK if opts.get("box") else opts["color"],
-                         bold=bool(opts.get("bold") or opts.get("hl")))
+                         P.BLACK if (opts.get("box") or opts.get("badge")) else opts["color"],
+                         bold=bold)
 
     def _candidates(self, anchor, opts, w_px, h_px=0.0):
         """Pixel positions to try for a label, best first."""
@@ -1083,11 +1539,21 @@ class _Drawer:
             d = 0.5 * h_px + 4.5 * self.px_per_pt
             ox, oy = nx_ * d, ny_ * d
             out = []
-            for f in (0.5, 0.4, 0.6, 0.3, 0.7):
+            for f in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8):
                 px_, py_ = ax_ + f * vx, ay_ + f * vy
                 out += [(px_ + ox, py_ + oy), (px_ - ox, py_ - oy)]
             return out
         cx, cy = anchor if opts.get("px") else self.to_px(anchor)
+        if opts.get("badge"):       # just above the lane, then below it, sliding sideways
+            k = self.px_per_pt
+            up, down = cy + 0.5 * h_px + 6 * k, cy - 0.5 * h_px - 6 * k
+            half = w_px / 2
+            return [(cx + half - 4 * k, up), (cx - half + 4 * k, up), (cx + half - 4 * k, down),
+                    (cx - half + 4 * k, down), (cx + half + 14 * k, up),
+                    (cx + half + 14 * k, down), (cx - half - 14 * k, up),
+                    (cx - half - 14 * k, down), (cx, up + h_px), (cx, down - h_px),
+                    (cx + 3 * half, up), (cx + 3 * half, down), (cx - 3 * half, up),
+                    (cx - 3 * half, down)]
         if opts.get("near_x"):      # "lost: ..." beside a drop mark
             off = w_px / 2 + 9 * self.px_per_pt
             up = 0.5 * h_px + 8 * self.px_per_pt
@@ -1096,7 +1562,8 @@ class _Drawer:
                     (cx - off, cy + up)]
         step = 12 * self.px_per_pt
         if opts.get("from_left"):
-            return [(cx + w_px / 2, cy), (cx + w_px / 2 + step, cy), (cx, cy)]
+            return [(cx + w_px / 2, cy), (cx + w_px / 2 + step, cy), (cx, cy),
+                    (cx + w_px / 2, cy - step), (cx + w_px / 2 + 2 * step, cy)]
         return [(cx, cy), (cx + w_px / 2, cy), (cx - w_px / 2, cy), (cx, cy - step),
                 (cx + w_px / 2, cy - step)]
 
@@ -1135,11 +1602,16 @@ class _Drawer:
                  if x0 <= v <= x1]
         _, base = self.to_px((0, self.ylim[0]))
         segs = []
+        last_right = -math.inf
         for v in ticks:
             px, _ = self.to_px((v, 0))
             segs.append([self.to_data((px, base)), self.to_data((px, base - 4 * k))])
             text = f"{v:g}" if abs(v) >= 1e-12 else "0"
+            w = text_width_pt(text, P.FONT["tick"]) * k
+            if px - w / 2 < last_right + 4 * k:        # no room: a tick mark without number
+                continue
             self.ink.add(text, P.FONT["tick"], k, px, base - 13 * k, 0, P.BLACK)
+            last_right = px + w / 2
         if segs:
             coll = LineCollection(segs, colors=P.BLACK, linewidths=0.9, gid="replib-ticks")
             coll.set_clip_on(False)
@@ -1171,6 +1643,12 @@ class _Drawer:
                 art = Line2D([a[0], (a[0] + b[0]) / 2, b[0]], [a[1], a[1], b[1]], **style)
             elif kind == "marker":
                 art = Line2D([(a[0] + b[0]) / 2], [a[1]], linestyle="none", **style)
+            elif kind == "tick":    # three short ticks, like folded periodic messages
+                lo = self.to_data((hx, hy - 6 * k))
+                hi = self.to_data((hx, hy + 6 * k))
+                segs = [[(lo[0] + f * (b[0] - a[0]), lo[1]), (lo[0] + f * (b[0] - a[0]), hi[1])]
+                        for f in (0.15, 0.5, 0.85)]
+                art = LineCollection(segs, colors=style["color"], linewidths=style["linewidth"])
             else:
                 lo = self.to_data((hx, hy - 5 * k))
                 hi = self.to_data((hx + LEGEND_HANDLE * k, hy + 5 * k))
@@ -1178,6 +1656,8 @@ class _Drawer:
             art.set_clip_on(False)
             if isinstance(art, Rectangle):
                 ax.add_artist(art)
+            elif isinstance(art, LineCollection):
+                ax.add_collection(art, autolim=False)
             else:
                 ax.add_line(art)
             self.ink.add(label, P.FONT["legend"], k, hx + (LEGEND_HANDLE + LEGEND_GAP) * k, hy,
@@ -1185,34 +1665,22 @@ class _Drawer:
         self.legend_labels = [label for label, *_ in items]
 
     def header(self):
-        """Notes above the top lane: partitions, heals, fault rules, and 'now'."""
-        s = self.scene
-        notes = []
-        for start, _stop, groups, step in s.partitions:
-            notes.append((start, "partition: " + " | ".join(", ".join(g) for g in groups),
-                          P.VERMILLION, self.is_hl(step)))
-        for t, step in s.heals:
-            notes.append((t, "heal", P.VERMILLION, self.is_hl(step)))
-        for t, text, step in s.rules:
-            notes.append((t, _shorten(text, 28), P.MUTED, self.is_hl(step)))
-        if self.now is not None:
-            notes.append((self.now, "now", P.BLACK, True))
+        """Notes above the top lane, in as many rows as they need: partitions, heals, fault
+        rules, shaded bands' labels, and 'now'."""
+        notes = _header_notes(self.scene, self.bands, self.now)
+        if not notes:
+            return
         size = P.FONT["note"]
-        h = 1.25 * size * self.px_per_pt
+        k = self.px_per_pt
+        x_of = lambda t: self.to_px((t, 0))[0]  # noqa: E731
+        m = self.ax.transAxes.get_affine().get_matrix()
+        placed, _ = _place_notes(notes, x_of, float(m[0, 2]), self.fig_w_px - 5,
+                                 self.highlight)
         top = self.to_px((0, self.ylim[1]))[1]
-        rows = (top - 0.5 * h - 2, top - 1.5 * h - 5)
-        x_hi = self.to_px((self.xlim[1], 0))[0]
-        header_boxes = _Placer()
-        for t, text, colour, strong in sorted(notes, key=lambda n: (not n[3], n[0])):
-            tx = self.to_px((t, 0))[0]
-            text = _shorten(text, 44)
-            w = text_width_pt(text, size, strong) * self.px_per_pt + 6
-            for cx, cy in [(tx + w / 2 + 3, r) for r in rows] + [(tx - w / 2 - 3, r) for r in rows]:
-                corners = _Box(cx, cy, w, h, 0)
-                if corners.x1 <= x_hi + 40 and header_boxes.free(corners):
-                    header_boxes.add(corners)
-                    self.ink.add(text, size, self.px_per_pt, cx, cy, 0, colour, bold=strong)
-                    break
+        row_px = NOTE_ROW * self.fig.dpi
+        for text, cx, row, colour, strong in placed:
+            cy = top - 0.5 * row_px - row * row_px - 2 * k
+            self.ink.add(text, size, k, cx, cy, 0, colour, bold=strong)
 
 
 def _event_text(e) -> str:

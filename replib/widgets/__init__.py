@@ -13,7 +13,8 @@ from .longrun import LongRun
 from .network import YouAreTheNetwork
 from .numbers import DuelExplorer
 from .player import TracePlayer
+from .primary_backup import PrimaryBackupExplorer
 from .quorum import QuorumExplorer
 
-__all__ = ["BackoffExplorer", "CommitExplorer", "ComparisonExplorer", "DuelExplorer", "FaultPanel", "LongRun",
-           "QuorumExplorer", "TracePlayer", "YouAreTheNetwork"]
+__all__ = ["BackoffExplorer", "CommitExplorer", "ComparisonExplorer", "DuelExplorer", "FaultPanel",
+           "LongRun", "PrimaryBackupExplorer", "QuorumExplorer", "TracePlayer", "YouAreTheNetwork"]

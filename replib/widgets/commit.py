@@ -18,6 +18,7 @@ from ..protocols.twopc import doubt_intervals, final_outcomes
 from ..viz import space_time
 from ..viz.charts import timeline
 from .faults import LATENCIES, latency_model
+from ..validate import boolean, choice, integer, number
 from .replication import _img
 
 UNTIL = 40.0    # how long a run lasts; recovering at t (at most 60, to keep the update quick)
@@ -38,6 +39,11 @@ class CommitExplorer:
                              f"{', '.join(CRASH_POINTS)}")
         if isinstance(participants, bool) or participants not in range(2, 6):
             raise ValueError(f"participants must be 2 to 5 here, got {participants!r}")
+        boolean("recover", recover)
+        number("recover_at", recover_at, 0, 60)      # the box would clamp it silently
+        boolean("termination", termination)
+        integer("seed", seed)
+        choice("latency", latency, LATENCIES)
         self.participants = widgets.IntSlider(value=participants, min=2, max=5,
                                               description="participants",
                                               continuous_update=False)

@@ -17,6 +17,7 @@ from ..experiments.compare import (Table, compare, plot_delays, plot_latency, pl
                        plot_messages, plot_throughput)
 from ..network import LongTail, Uniform
 from ..viz import _close
+from ..validate import integer, number, whole_number
 from .replication import _img
 
 TAILS = {
@@ -40,9 +41,11 @@ PARTITION = ("leader", 10.0)
 MIN_REPLICAS, MAX_REPLICAS = 3, 7
 MAX_CRASH_AT = 40.0
 
-COLUMNS = ("approach", "taxonomy", "messages / write", "message delays", "latency mean",
-           "latency p99", "busiest node (msgs / write)", "throughput (writes/s)",
-           "lost acked writes", "after the crash", "after the partition", "linearizable")
+COLUMNS = ("approach", "taxonomy (k x n)", "messages per write", "message delays",
+           "mean latency (time units)", "max latency (time units)",
+           "busiest node (messages per write)", "most writes per second",
+           "lost if the crashed disk is gone", "after the crash", "after the partition",
+           "linearizable")
 
 
 def _num(x, fmt="{:.3g}") -> str:
@@ -53,12 +56,12 @@ def table_html(table: Table) -> str:
     """The comparison as an HTML table, one row per approach."""
     rows = []
     for r in table.rows:
+        tax = "-" if r.taxonomy is None else f"{r.taxonomy}n = {r.expected}"
         if not r.available:
-            cells = [r.label, f"{r.taxonomy}n = {r.expected}", "not available yet"] + \
-                [""] * (len(COLUMNS) - 3)
+            cells = [r.label, tax, "not available yet"] + [""] * (len(COLUMNS) - 3)
         else:
-            cells = [r.label, f"{r.taxonomy}n = {r.expected}", _num(r.messages_per_op, "{:g}"),
-                     _num(r.delays, "{:g}"), _num(r.latency_mean), _num(r.latency_p99),
+            cells = [r.label, tax, _num(r.messages_per_op, "{:g}"),
+                     _num(r.delays, "{:g}"), _num(r.latency_mean), _num(r.latency_max),
                      f"{r.busiest} ({r.busiest_per_op:g})", _num(r.throughput, "{:.0f}"),
                      _num(r.lost, "{:d}"), r.after_crash or "-", r.after_partition or "-",
                      "-" if r.linearizable is None else ("yes" if r.linearizable else "NO")]
@@ -86,6 +89,9 @@ class ComparisonExplorer:
             if value not in options:
                 raise ValueError(f"unknown {name} {value!r}; choose one of: "
                                  f"{', '.join(options)}")
+        number("crash_at", crash_at, 0, MAX_CRASH_AT)   # the box would clamp it silently
+        integer("seed", seed)
+        whole_number("ops", ops, 1, 200)                 # what compare() measures
         self.ops = ops
         self.replicas = widgets.IntSlider(value=replicas, min=MIN_REPLICAS, max=MAX_REPLICAS,
                                           description="replicas n", continuous_update=False)

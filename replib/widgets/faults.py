@@ -12,9 +12,10 @@ import html
 
 import ipywidgets as widgets
 
-from ..faults import crash, cut, heal, partition, restart
+from ..faults import Fault, crash, cut, heal, partition, restart
 from ..network import Constant, LongTail, Network, Uniform
-from ..sim import Simulation
+from ..sim import Simulation, check_nodes
+from ..validate import choice, finite_time, integer, number
 from .player import TracePlayer
 
 LATENCIES = {"constant": Constant, "uniform": Uniform, "long tail": LongTail}
@@ -43,10 +44,14 @@ class FaultPanel:
         if not callable(build):
             raise ValueError("build must be a function that returns a list of nodes, "
                              "e.g. lambda: forwarding_system(3)")
+        integer("seed", seed)
         self.build = build
-        self.until = until
-        self.faults = list(faults)
-        self.ids = [n.id for n in build()]
+        self.until = finite_time("until", until)
+        self.faults = [faults] if isinstance(faults, Fault) else list(faults)
+        number("loss", loss, 0, 0.5)                     # the slider's range
+        choice("latency", latency, LATENCIES)
+        number("median", median, 0.1, 5)
+        self.ids = [n.id for n in check_nodes(build())]
         self.node = widgets.Dropdown(options=self.ids, description="node")
         self.action = widgets.Dropdown(options=ACTIONS, description="action")
         self.time = widgets.BoundedFloatText(value=5.0, min=0, max=10_000, step=0.5,
@@ -69,7 +74,7 @@ class FaultPanel:
             w.observe(lambda _: self.rerun(), names="value")
         self.trace = None
         self.player = None
-        self.rerun()
+        self._show(self._run())         # bad arguments raise here, saying why
         self.widget = widgets.VBox([
             widgets.HBox([self.action, self.node, self.time, self.add, self.clear]),
             widgets.HBox([self.loss, self.latency, self.median, self.seed]),
@@ -118,13 +123,22 @@ class FaultPanel:
     def rerun(self, quiet: bool = False) -> bool:
         """Simulate again with the current settings; show the problem if they are invalid."""
         try:
-            sim = Simulation(self.build(), network=self.network(), faults=self.faults,
-                             seed=self.seed.value)
-            self.trace = sim.run(until=self.until)
+            trace = self._run()
         except ValueError as exc:
             if not quiet:
                 self._complain(exc)
             return False
+        self._show(trace, quiet)
+        return True
+
+    def _run(self):
+        """The trace of a run with the current settings; a ValueError if they are invalid."""
+        sim = Simulation(self.build(), network=self.network(), faults=self.faults,
+                         seed=self.seed.value)
+        return sim.run(until=self.until)
+
+    def _show(self, trace, quiet: bool = False) -> None:
+        self.trace = trace
         self.schedule.value = self._schedule_text()
         if not quiet:
             self.message.value = ""
@@ -132,7 +146,6 @@ class FaultPanel:
             self.player = TracePlayer(self.trace)
         else:
             self.player.set_trace(self.trace)
-        return True
 
     def _schedule_text(self) -> str:
         if not self.faults:

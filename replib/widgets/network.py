@@ -38,12 +38,14 @@ from ..protocols.paxos import (
     paxos_system,
 )
 from ..sim import Simulation
+from ..validate import whole_number
 from ..viz import space_time
 from ..viz.palette import BLUISH_GREEN, VERMILLION
 from ..viz.sequence import short_label
 from .replication import _img
 
 MAX_CRASHES = 1000     # "as many as you like": the checker needs a number
+MAX_ACCEPTORS, MAX_PROPOSERS = 9, 5    # more would make a list of actions nobody can read
 LIST_ROWS = 10
 
 HELP = (
@@ -92,6 +94,8 @@ class YouAreTheNetwork:
 
     def __init__(self, acceptors: int = 3, proposers: int = 2, values=None,
                  proposer=Proposer, acceptor=Acceptor, max_ballots: int | None = None):
+        whole_number("acceptors", acceptors, 1, MAX_ACCEPTORS)   # a list you can read
+        whole_number("proposers", proposers, 1, MAX_PROPOSERS)
         nodes = paxos_system(acceptors=acceptors, proposers=proposers, learners=1,
                              values=values, max_ballots=max_ballots,
                              start_after=[0] * proposers, acceptor=acceptor, proposer=proposer)

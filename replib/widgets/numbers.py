@@ -15,6 +15,7 @@ import ipywidgets as widgets
 
 from ..experiments.proposal_numbers import duel_chart, simulate_duel
 from ..protocols.ballots import ModN
+from ..validate import boolean, finite_time, whole_number
 from .replication import _img
 
 SCHEMES = ("naive", "mod-n", "round-id")
@@ -29,7 +30,10 @@ class DuelExplorer:
             raise ValueError(f"unknown scheme {scheme!r}; choose one of: {', '.join(SCHEMES)}")
         if isinstance(proposers, bool) or proposers not in range(2, 5):
             raise ValueError(f"proposers must be 2 to 4 here, got {proposers!r}")
-        self.until = until
+        whole_number("n", n, 1, 9)                    # the widgets' ranges: they would clamp
+        whole_number("seed", seed, 0, 50)
+        boolean("a3_down", a3_down)
+        self.until = finite_time("until", until)
         self.scheme = widgets.Dropdown(options=SCHEMES, value=scheme, description="scheme")
         self.proposers = widgets.IntSlider(value=proposers, min=2, max=4,
                                            description="proposers", continuous_update=False)

@@ -14,7 +14,9 @@ import ipywidgets as widgets
 import traitlets
 
 from ..trace import Trace
+from ..validate import finite_time
 from ..viz import space_time, to_png
+from ..viz.lint import check_if_strict
 
 PLAYER_DPI = 72
 
@@ -59,7 +61,7 @@ class TracePlayer:
     """Step through a trace: play, step back, step forward, a slider over its steps."""
 
     def __init__(self, trace: Trace, step: int | None = None, width: float | None = None):
-        self.width = width
+        self.width = width if width is None else finite_time("width", width)
         self.slider = widgets.IntSlider(description="step", continuous_update=False,
                                         layout=widgets.Layout(width="60%"))
         self.play = widgets.Play(interval=800, description="play", show_repeat=False)
@@ -84,7 +86,7 @@ class TracePlayer:
     def set_trace(self, trace: Trace, step: int | None = None) -> None:
         """Show another trace (the fault panel calls this after re-running)."""
         if not isinstance(trace, Trace):
-            raise ValueError(f"the player shows a Trace (from sim.run()), got {trace!r}")
+            raise ValueError(f"trace must be a Trace (from sim.run()), got {trace!r}")
         self.trace = trace
         last = len(trace.steps) - 1
         if last < 0:
@@ -109,6 +111,7 @@ class TracePlayer:
             if step == self.step:
                 return
             fig = space_time(self.trace, upto=step, highlight=step, width=self.width)
+            check_if_strict(fig)
             png = base64.b64encode(to_png(fig, dpi=PLAYER_DPI)).decode("ascii")
             alt = html.escape(fig.alt_text, quote=True)
             self.figure.value = f"<img src='data:image/png;base64,{png}' alt='{alt}' />"

@@ -29,7 +29,7 @@ class QuorumExplorer:
     def __init__(self, n: int = 5, q1: int = 3, q2: int = 3, failed=(), limit: int = 10):
         for name, value in (("n", n), ("q1", q1), ("q2", q2)):
             whole_number(name, value, 1, MAX_N)       # a slider would clamp it silently
-        self.limit = limit
+        self.limit = whole_number("limit", limit, 1)
         text = failed if isinstance(failed, str) else ", ".join(map(str, failed or ()))
         self.n = widgets.IntSlider(value=n, min=1, max=MAX_N, description="N nodes",
                                    continuous_update=False)

@@ -53,16 +53,16 @@ STATE_JS = """
 """
 
 
-def lab_url(base: str, notebook: str) -> str:
+def lab_url(server, notebook: str) -> str:
     ws = "t" + notebook[:2] + str(int(time.time() * 1000))
-    return f"{base}/lab/workspaces/{ws}/tree/notebooks/{notebook}?reset"
+    return server.url(f"/lab/workspaces/{ws}/tree/notebooks/{notebook}?reset")
 
 
 def state(page, notebook):
     return page.evaluate(STATE_JS, f"notebooks/{notebook}")
 
 
-def open_notebook(page, base, notebook, attempts=2):
+def open_notebook(page, server, notebook, attempts=2):
     """Open the notebook in a fresh workspace and wait for an idle kernel.  A kernel connection
     that never comes up (seen once under load: status 'unknown' for 90 s) gets one more try
     with a reloaded page."""
@@ -76,7 +76,7 @@ def open_notebook(page, base, notebook, attempts=2):
 
     timeout = LOAD_TIMEOUT / attempts
     for attempt in range(1, attempts + 1):
-        page.goto(lab_url(base, notebook), wait_until="domcontentloaded")
+        page.goto(lab_url(server, notebook), wait_until="domcontentloaded")
         try:
             wait_for(ready, timeout, lambda: (
                 f"{notebook}: JupyterLab did not open the notebook with an idle kernel within "

@@ -1,7 +1,8 @@
 """Real-browser tests: JupyterLab and Voila servers started here, driven by headless Chromium.
 
-Each pytest(-xdist) worker starts its own servers on free localhost ports (no token), with a
-throw-away Jupyter config/data/runtime directory: the news pop-up is off, autosave is off (the
+Each pytest(-xdist) worker starts its own servers on free localhost ports, each with a random
+token and XSRF checks on (as a reader's server runs), and a throw-away Jupyter
+config/data/runtime directory: the news pop-up is off, autosave is off (the
 notebooks in the repository are never written), and every cell is kept in the page (no
 windowing) so the tests can look at all outputs.  Chromium is Debian's /usr/bin/chromium
 (Playwright cannot download browsers here); set CHROMIUM=/path to use another one.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -23,6 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -186,23 +189,35 @@ def _stop(proc: subprocess.Popen) -> None:
 ROOT_FLAGS = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
 
 
+@dataclass(frozen=True)
+class Server:
+    """A server started here: its base URL and the random token it asks for."""
+
+    base: str
+    token: str
+
+    def url(self, path: str) -> str:
+        """The address of ``path`` with the token (the first visit logs the browser in)."""
+        return f"{self.base}{path}{'&' if '?' in path else '?'}token={self.token}"
+
+
 @pytest.fixture(scope="session")
 def lab_server():
-    """Base URL of a JupyterLab serving the repository (no token)."""
+    """A JupyterLab serving the repository (a Server: base URL and token)."""
     _need_chromium()       # no point starting servers without a browser
     tmp = Path(tempfile.mkdtemp(prefix="replication-lab-"))
     env = _jupyter_dirs(tmp)
     port = free_port()
+    server = Server(f"http://127.0.0.1:{port}", secrets.token_urlsafe(24))
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-           "--ip=127.0.0.1", "--ServerApp.token=", "--ServerApp.password=",
-           "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={ROOT}",
+           "--ip=127.0.0.1", f"--IdentityProvider.token={server.token}", "--ServerApp.password=",
+           f"--ServerApp.root_dir={ROOT}",
            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
            "--ServerApp.open_browser=False", *ROOT_FLAGS]
-    base = f"http://127.0.0.1:{port}"
-    proc, logf = _start(cmd, env, tmp / "lab.log", f"{base}/api/status", "jupyter lab")
+    proc, logf = _start(cmd, env, tmp / "lab.log", server.url("/api/status"), "jupyter lab")
     try:
-        yield base
+        yield server
     finally:
         _stop(proc)
         logf.close()
@@ -211,17 +226,17 @@ def lab_server():
 
 @pytest.fixture(scope="session")
 def voila_server():
-    """Base URL of a Voila serving the repository (notebooks at /voila/render/notebooks/...)."""
+    """A Voila serving the repository (notebooks at /voila/render/notebooks/...); a Server."""
     _need_chromium()
     tmp = Path(tempfile.mkdtemp(prefix="replication-voila-"))
     env = _jupyter_dirs(tmp)
     port = free_port()
+    server = Server(f"http://127.0.0.1:{port}", secrets.token_urlsafe(24))
     cmd = [sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-           "--show_tracebacks=True", f"--Voila.root_dir={ROOT}"]
-    base = f"http://127.0.0.1:{port}"
-    proc, logf = _start(cmd, env, tmp / "voila.log", f"{base}/voila/tree", "voila")
+           f"--token={server.token}", "--show_tracebacks=True", f"--Voila.root_dir={ROOT}"]
+    proc, logf = _start(cmd, env, tmp / "voila.log", server.url("/voila/tree"), "voila")
     try:
-        yield base
+        yield server
     finally:
         _stop(proc)
         logf.close()

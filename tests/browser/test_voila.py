@@ -39,7 +39,7 @@ STATE_JS = """
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_renders_in_voila(page, voila_server, notebook):
     started = time.monotonic()
-    page.goto(f"{voila_server}/voila/render/notebooks/{notebook}", wait_until="commit",
+    page.goto(voila_server.url(f"/voila/render/notebooks/{notebook}"), wait_until="commit",
               timeout=RENDER_TIMEOUT * 1000)
     last = {}
     expected = len(widget_cells(notebook))
