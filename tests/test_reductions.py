@@ -229,8 +229,11 @@ def test_a_covered_crash_adds_no_states():
     assert sizes == [3625, 3625, 3625]
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 DETERMINISM = r"""
 import sys
+sys.path.insert(0, {root!r})      # this checkout's replib, not an installed one
 from replib.protocols.paxos import check_paxos
 from replib.protocols.misreadings import IgnoresReports
 for reduce in (False, True):
@@ -247,8 +250,8 @@ def test_same_answers_under_any_hash_seed():
     outputs = []
     for seed in ("0", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        out = subprocess.run([sys.executable, "-c", DETERMINISM], capture_output=True,
-                             text=True, env=env, check=True, cwd=os.path.dirname(__file__))
+        out = subprocess.run([sys.executable, "-c", DETERMINISM.format(root=ROOT)],
+                             capture_output=True, text=True, env=env, check=True)
         outputs.append(out.stdout)
     assert outputs[0] == outputs[1]
     assert "54,006 states" in outputs[0] and "reduce=True" in outputs[0]
