@@ -21,9 +21,11 @@ import pytest
 from replib import Controls
 from replib.check import NodeModel, about_nodes, check, explore
 from replib.protocols.forwarding import forwarding_system
-from replib.protocols.misreadings import (AcceptsAnything, ForgetsPromise, IgnoresPrepareValue,
-                                          IgnoresReports, OverwritesOnEqualPrepare,
-                                          ValueInPrepare)
+from replib.experiments.proposal_numbers import EagerAcceptor, collision_system
+from replib.protocols.misreadings import (AcceptsAnything, ForgetsItsNumber, ForgetsPromise,
+                                          IgnoresPrepareValue, IgnoresReports,
+                                          OverwritesOnEqualPrepare, ValueInPrepare)
+from replib.protocols.multipaxos import MULTIPAXOS_INVARIANTS, all_answered, multipaxos_system
 from replib.protocols.paxos import (PAXOS_INVARIANTS, Acceptor, Promise, agreement,
                                     paxos_system, value_chosen)
 from replib.protocols.replication import replication_system, one_primary_per_epoch
@@ -113,6 +115,19 @@ CONFIGS = [
      Controls(duplicate=True, timers=False), {"agreement": agreement}, {}, None),
     ("forgets promise, no duplication", paxos_system(acceptor=ForgetsPromise, **TWO),
      Controls(max_crashes=1, crashable=("a2",), timers=False), PAXOS_INVARIANTS, {}, None),
+    ("forgets its number, proposer crash", paxos_system(proposer=ForgetsItsNumber, **TWO),
+     Controls(duplicate=True, max_crashes=1, crashable=("p1",), timers=False),
+     {"agreement": agreement}, {}, ACCEPTORS),
+    ("real proposer, proposer crash", paxos_system(**TWO),
+     Controls(duplicate=True, max_crashes=1, crashable=("p1",), timers=False),
+     {"agreement": agreement}, {}, ACCEPTORS),
+    ("naive numbers, eager acceptors", collision_system("naive", acceptor=EagerAcceptor),
+     Controls(timers=False), {"agreement": agreement}, {}, None),
+    ("replicated log, leader crash (ch08's check_log)",
+     multipaxos_system(3, 1, [("write", "x", 1), ("read", "x")], heartbeat=None,
+                       leaders=("r1", "r2"), max_ballots=1, max_retries=1),
+     Controls(timers="synchronous", max_crashes=1, crashable=("r1",)), MULTIPAXOS_INVARIANTS,
+     {"every client answered": all_answered}, None),
     ("2pc, a crash", twopc_system(2), Controls(duplicate=True, max_crashes=1),
      {"atomicity": atomicity}, {}, None),
     ("2pc, two crashes", twopc_system(2), Controls(duplicate=True, max_crashes=2),
