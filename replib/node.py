@@ -21,6 +21,7 @@ import inspect
 import re
 import sys
 from functools import lru_cache
+from operator import itemgetter
 
 from .state import _SCALARS, freeze, thaw
 from .validate import finite_time
@@ -28,6 +29,7 @@ from .validate import finite_time
 _TIMES = (int, float)
 _INF = float("inf")
 
+_IS_SCALAR = _SCALARS.__contains__
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -88,15 +90,22 @@ def handles_message(nodes, name: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=None)
+_HANDLERS = {}     # node class -> message or timer class -> its handler function
+_NONE = {}
+_CHECKED_TYPES = set()     # message and timer classes already found to be frozen dataclasses
+
+
 def check_message_type(cls: type) -> None:
     """Messages and timers must be frozen dataclasses: hashable, immutable, printable."""
+    if cls in _CHECKED_TYPES:
+        return
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen:
         raise TypeError(
             f"{cls.__name__} is not a frozen dataclass; declare messages and timers with "
             f"@dataclass(frozen=True) so they can be compared, hashed and printed"
         )
+    _CHECKED_TYPES.add(cls)
 
 
 class Send:
@@ -178,8 +187,9 @@ class Node:
     # ---- effects a handler may produce -------------------------------------------------
     def send(self, to: str, msg) -> None:
         """Send ``msg`` (a frozen dataclass) to the node named ``to``."""
-        check_message_type(type(msg))
-        if to not in self._ids:
+        if type(msg) not in _CHECKED_TYPES:
+            check_message_type(type(msg))
+        if to not in self._id_set:
             raise ValueError(
                 f"{self.id} sends {msg!r} to unknown node {to!r}; nodes are {sorted(self._ids)}")
         self._effects.append(Send(to, msg))
@@ -235,35 +245,35 @@ class Node:
     def _attach(self, ids, rng) -> None:
         """Join a system: learn every node's id and take a seeded random source."""
         self._ids = tuple(ids)
+        self._id_set = frozenset(ids)
         self._rng = rng
         self._effects = []
         self._clock = None       # the runtime's reading of this node's local clock
-        self._fields = tuple(k for k in vars(self) if not k.startswith("_"))
+        self._fields = fields = tuple(k for k in vars(self) if not k.startswith("_"))
         missing = [name for name in self.stable if name not in self._fields]
         if missing:
             raise ValueError(
                 f"{type(self).__name__} lists {missing} as stable but never sets them in "
                 f"__init__; stable fields must be ordinary attributes")
+        # reads every field at once (a node has at least its id)
+        self._read = itemgetter(*fields) if len(fields) > 1 else (lambda d, f=fields[0]: (d[f],))
         self._initial = self.snapshot()
         self._size = len(self.__dict__) + 1  # the fields, the private ones, and _size
 
     def snapshot(self) -> tuple:
         """Every field's value, frozen, in a fixed order."""
-        d = self.__dict__
         try:
-            return tuple([freeze(d[k]) for k in self._fields])
+            values = self._read(self.__dict__)
         except KeyError as exc:  # a field was deleted
             raise ValueError(f"{self.id}: field {exc} disappeared from the node") from None
+        for v in values:
+            if type(v) not in _SCALARS:
+                return tuple([v if type(v) in _SCALARS else freeze(v) for v in values])
+        return values   # numbers and strings need no freezing
 
     def state(self) -> dict:
         """The node's fields as a dict of frozen values (what the trace and tables show)."""
-        d = self.__dict__
-        scalars = _SCALARS   # numbers and strings need no freezing: skip the call (hot path)
-        try:
-            return {k: v if type(v) in scalars else freeze(v)
-                    for k, v in zip(self._fields, map(d.__getitem__, self._fields))}
-        except KeyError as exc:  # a field was deleted
-            raise ValueError(f"{self.id}: field {exc} disappeared from the node") from None
+        return dict(zip(self._fields, self.snapshot()))
 
     def load(self, frozen: tuple) -> None:
         """Set every field from a snapshot."""
@@ -280,21 +290,30 @@ class Node:
     def handle(self, item, sender=None) -> list:
         """Run the handler for a message (with its sender) or a timer; return its effects."""
         self._effects = effects = []
-        name = handler_name(type(item))
-        handler = getattr(self, name, None)
+        handler = _HANDLERS.get(type(self), _NONE).get(type(item))
         if handler is None:
-            kind = "message" if sender is not None else "timer"
-            raise HandlerError(
-                f"{type(self).__name__} {self.id!r} received the {kind} {item!r} but has no "
-                f"handler {name}; add a method {name}(self, "
-                f"{'msg, sender' if sender is not None else 'timer'})")
+            handler = self._find_handler(item, sender)
         if sender is None:
-            handler(item)
+            handler(self, item)
         else:
-            handler(item, sender)
+            handler(self, item, sender)
         if len(self.__dict__) != self._size:
             self._check_fields()
         return effects
+
+    def _find_handler(self, item, sender):
+        """The class's handler function for this kind of item (remembered per class)."""
+        cls = type(self)
+        name = handler_name(type(item))
+        handler = getattr(cls, name, None)
+        if handler is None:
+            kind = "message" if sender is not None else "timer"
+            raise HandlerError(
+                f"{cls.__name__} {self.id!r} received the {kind} {item!r} but has no "
+                f"handler {name}; add a method {name}(self, "
+                f"{'msg, sender' if sender is not None else 'timer'})")
+        _HANDLERS.setdefault(cls, {})[type(item)] = handler
+        return handler
 
     def run_hook(self, hook: str) -> list:
         """Run on_start or on_restart and return its effects."""

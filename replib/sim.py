@@ -25,9 +25,12 @@ from .faults import Fault
 from .network import Network
 from .node import (CancelTimer, HandlerError, Node, Record, Send, SetTimer, handles_message,
                    message_types)
-from .state import thaw
-from .trace import Trace
+from .state import _SCALARS, thaw
+from .trace import Event, Trace
 from .validate import boolean, integer, whole_number
+
+
+_STEP = ("step",)      # the log's entry for one seeded step (see rewind)
 
 
 def check_nodes(nodes) -> list:
@@ -178,9 +181,12 @@ class Simulation:
     # ---- running handlers and applying their effects -----------------------------------
     def _run(self, node: Node, kind, fn, item, sender=None, msg_id=None):
         """One step at ``node``: record the primary event, run the handler, apply effects."""
-        event = self.trace.add(self.now, kind, primary=True, node=node.id,
-                               peer=sender, msg=None if kind in ("start", "restart") else item,
-                               msg_id=msg_id)
+        trace = self.trace          # the hot path: the step's event is made here, not by
+        events = trace.events       # trace.add, to save a call per step
+        trace.steps.append(len(events))
+        event = Event(len(events), len(trace.steps) - 1, self.now, kind, node.id, sender,
+                      None if kind in ("start", "restart") else item, msg_id, None, None, True)
+        events.append(event)
         try:
             effects = fn(item) if sender is None else fn(item, sender)
         except Exception as exc:
@@ -190,9 +196,21 @@ class Simulation:
             if isinstance(exc, ValueError):
                 raise ValueError(where) from exc
             raise HandlerError(where) from exc
-        if self.record_states:
-            event.state = node.state()
-        self._apply_effects(node.id, effects)
+        if self.record_states:      # the fields' values, made a dict when first read
+            try:
+                values = node._read(node.__dict__)       # node.snapshot(), inlined
+            except KeyError:
+                values = node.snapshot()                  # says which field disappeared
+            for v in values:
+                if type(v) not in _SCALARS:               # a list, a dict...: frozen copies
+                    values = node.snapshot()
+                    break
+            event._state = (node._fields, values)
+        for eff in effects:
+            if eff.__class__ is Send:       # the common effect, without a call
+                self._send(node.id, eff.to, eff.msg)
+            else:
+                self._apply_effects(node.id, (eff,))
         return event
 
     def _apply_effects(self, src, effects):
@@ -209,7 +227,9 @@ class Simulation:
     def _send(self, src, dst, msg):
         self._msg_ids += 1
         msg_id = self._msg_ids
-        self.trace.add(self.now, "send", node=src, peer=dst, msg=msg, msg_id=msg_id)
+        events = self.trace.events   # trace.add, inlined (the hot path)
+        events.append(Event(len(events), len(self.trace.steps) - 1, self.now, "send", src, dst,
+                            msg, msg_id, None, None, False))
         net = self.network
         if self.controls is not None:
             if not net.connected(src, dst):
@@ -229,6 +249,15 @@ class Simulation:
             self._lose(msg_id, src, dst, msg, "dropped by the fault schedule")
         elif lost:
             self._lose(msg_id, src, dst, msg, "random loss")
+        elif not (net.links or net.fifo):     # _schedule_delivery, inlined (the hot path)
+            self._seq += 1
+            heapq.heappush(self._queue, (self.now + net.latency.sample(self.rng), 1, self._seq,
+                                         "deliver", (msg_id, src, dst, msg)))
+            if doubled:
+                self._msg_ids += 1
+                self.trace.add(self.now, "duplicate", node=src, peer=dst, msg=msg,
+                               msg_id=self._msg_ids, detail=msg_id)
+                self._schedule_delivery(self._msg_ids, src, dst, msg)
         else:
             self._schedule_delivery(msg_id, src, dst, msg)
             if doubled:
@@ -285,7 +314,7 @@ class Simulation:
         if self.controls is not None:
             raise ValueError("this simulation is in controlled mode: use enabled() and "
                              "perform(action) instead of step()")
-        self._log.append(("step",))
+        self._log.append(_STEP)
         return self._step()
 
     def _step(self):
@@ -298,7 +327,14 @@ class Simulation:
             if time > self.now:
                 self.now = time
             if kind == "deliver":
-                event = self._deliver(*payload)
+                msg_id, src, dst, msg = payload
+                net = self.network
+                if dst in self.crashed or ((net.groups is not None or net.cuts)
+                                           and not net.connected(src, dst)):
+                    event = self._deliver(msg_id, src, dst, msg)    # lost on arrival
+                else:
+                    node = self.nodes[dst]
+                    event = self._run(node, "deliver", node.handle, msg, src, msg_id)
             elif kind == "timer":
                 del self._timers[node][timer]
                 n = self.nodes[node]
@@ -361,7 +397,16 @@ class Simulation:
         gc_was_on = gc.isenabled()
         gc.disable()
         try:
-            while True:
+            if condition is None and deadline is None:      # the common loop, kept tight
+                events, log, step = self.trace.events, self._log, self._step
+                while True:
+                    if len(events) >= max_events:
+                        self.stopped = f"max_events ({max_events}) reached"
+                        break
+                    log.append(_STEP)
+                    if step() is None:
+                        break
+            while self.stopped is None:
                 if len(self.trace.events) >= max_events:
                     self.stopped = f"max_events ({max_events}) reached"
                     break
@@ -374,7 +419,7 @@ class Simulation:
                         self.now = max(self.now, float(deadline))
                         self.stopped = f"time {deadline:g} reached"
                         break
-                self._log.append(("step",))     # what step() does, without its mode check
+                self._log.append(_STEP)         # what step() does, without its mode check
                 if self._step() is None:
                     break
         finally:

@@ -21,6 +21,8 @@ from itertools import permutations
 
 from .state import freeze, thaw
 
+_IDENTITY = (-1,)   # "no renaming gives a smaller state"
+
 
 def relabel(value, names: dict):
     """``value`` with every string that names a node replaced by its new name, at any depth
@@ -50,7 +52,8 @@ class Symmetry:
 
     The model's states are tuples (nodes, in flight, timers, crashed, crashes) of numbers;
     renaming works on those numbers through memo tables, so each node state, message and
-    timer is renamed once per permutation, however many system states contain it.
+    timer is renamed once per permutation, however many system states contain it, and the
+    smallest renaming of each tuple of node states is found once.
     """
 
     def __init__(self, model, ids):
@@ -78,6 +81,8 @@ class Symmetry:
         self._nodes = [{} for _ in self.names]
         self._entries = [{} for _ in self.names]
         self._timers = [{} for _ in self.names]
+        self._by_nodes = {}     # node states -> their smallest renaming (see _smallest_nodes)
+        self._bytes = [[] for _ in self.names]   # byte position -> byte value -> renamed
 
     # ---- renaming the numbered pieces, once each ---------------------------------------
     def _node(self, p, number):
@@ -106,16 +111,42 @@ class Symmetry:
                                                               self.names[p]))
         return out
 
-    def rename(self, state, p):
-        """The state with the p-th renaming applied."""
-        nodes, flight, timers, crashed, crashes = state
-        new = [0] * len(nodes)
-        for i, where in enumerate(self.moves[p]):
-            new[where] = self._node(p, nodes[i])
-        names, entries, entry = self.names[p], self._entries[p], self._entry
-        flight = [entries[k] if k in entries else entry(p, k) for k in flight]
-        flight.sort()
-        return (tuple(new), tuple(flight), tuple(sorted([self._timer(p, k) for k in timers])),
+    def _renamed_flight(self, p, flight):
+        """The messages in flight, renamed.  On a duplicating network they are a set kept as
+        an integer; each of its bytes (eight message numbers) is renamed once per value, so
+        renaming costs a lookup per byte."""
+        entries, entry = self._entries[p], self._entry
+        if not self.model._set_network:
+            return tuple(sorted([entries[k] if k in entries else entry(p, k) for k in flight]))
+        table, out, position = self._bytes[p], 0, 0
+        for byte in flight.to_bytes((flight.bit_length() + 7) // 8, "little"):
+            if byte:
+                while position >= len(table):
+                    table.append([None] * 256)
+                renamed = table[position][byte]
+                if renamed is None:
+                    renamed = 0
+                    for j in range(8):
+                        if byte >> j & 1:
+                            k = 8 * position + j
+                            renamed |= 1 << (entries[k] if k in entries else entry(p, k))
+                    table[position][byte] = renamed
+                out |= renamed
+            position += 1
+        return out
+
+    def rename(self, state, p, nodes=None):
+        """The state with the p-th renaming applied (``nodes``: its node states renamed, if
+        already known)."""
+        old_nodes, flight, timers, crashed, crashes = state
+        if nodes is None:
+            new = [0] * len(old_nodes)
+            for i, where in enumerate(self.moves[p]):
+                new[where] = self._node(p, old_nodes[i])
+            nodes = tuple(new)
+        names = self.names[p]
+        return (nodes, self._renamed_flight(p, flight),
+                tuple(sorted([self._timer(p, k) for k in timers])),
                 frozenset(names.get(n, n) for n in crashed), crashes)
 
     # ---- canonical forms ----------------------------------------------------------------
@@ -126,6 +157,40 @@ class Symmetry:
     def canonical_with(self, state):
         """(canonical form, p) where p is the renaming that gives it (-1: none needed)."""
         nodes = state[0]
+        best = self._by_nodes.get(nodes)
+        if best is None:
+            best = self._by_nodes[nodes] = self._smallest_nodes(nodes)
+        best_nodes, ties = best
+        if ties is _IDENTITY:
+            return state, -1
+        if len(ties) == 1:
+            return self.rename(state, ties[0], best_nodes), ties[0]
+        best = None
+        for p in ties:       # renamings that give the same nodes: compare the rest
+            candidate = state if p == -1 else self.rename(state, p, best_nodes)
+            if best is None or self._smaller(candidate, best[0]):
+                best = (candidate, p)
+        return best
+
+    def _smaller(self, a, b) -> bool:
+        """Is state a smaller than state b (same nodes)?  Messages in flight compared as
+        sorted tuples of numbers, then timers, crashed nodes, crash count."""
+        if a[1] != b[1]:
+            if not self.model._set_network:
+                return a[1] < b[1]
+            # As sorted tuples: they agree up to the smallest number in one set but not
+            # the other.  The set holding it is smaller, unless the other set holds nothing
+            # larger (then the other is a prefix of it, and smaller).
+            differ = a[1] ^ b[1]
+            low = differ & -differ
+            holder, other = (a[1], b[1]) if a[1] & low else (b[1], a[1])
+            holder_smaller = other >= low << 1
+            return holder_smaller if holder == a[1] else not holder_smaller
+        return (a[2], tuple(sorted(a[3])), a[4]) < (b[2], tuple(sorted(b[3])), b[4])
+
+    def _smallest_nodes(self, nodes):
+        """The smallest renaming of a tuple of node states, and every renaming that gives
+        it (-1 for none); remembered per tuple, since many states share their nodes."""
         size = len(nodes)
         best_nodes, ties = nodes, [-1]
         for p, moves in enumerate(self.moves):
@@ -140,17 +205,7 @@ class Symmetry:
                 best_nodes, ties = new, [p]
             elif new == best_nodes:
                 ties.append(p)
-        if ties == [-1]:
-            return state, -1
-        if len(ties) == 1:
-            return self.rename(state, ties[0]), ties[0]
-        best = None
-        for p in ties:
-            candidate = state if p == -1 else self.rename(state, p)
-            key = (candidate[1], candidate[2], tuple(sorted(candidate[3])), candidate[4])
-            if best is None or key < best[0]:
-                best = (key, candidate, p)
-        return best[1], best[2]
+        return best_nodes, _IDENTITY if ties == [-1] else tuple(ties)
 
     def inverse(self, p) -> dict:
         """The renaming that undoes the p-th one."""

@@ -23,7 +23,7 @@ class Event:
     """One thing that happened.  ``msg_id`` ties a send to its deliver, drop or duplicate."""
 
     __slots__ = ("index", "step", "time", "kind", "node", "peer", "msg", "msg_id", "detail",
-                 "state", "primary")
+                 "_state", "primary")
 
     def __init__(self, index, step, time, kind, node=None, peer=None, msg=None, msg_id=None,
                  detail=None, state=None, primary=False):
@@ -37,7 +37,19 @@ class Event:
         self.msg = msg
         self.msg_id = msg_id
         self.detail = detail
-        self.state = state
+        self._state = state
+
+    @property
+    def state(self):
+        """The acting node's fields after the step (a dict), or None."""
+        state = self._state
+        if state.__class__ is tuple:    # (fields, values), as the simulator records them:
+            state = self._state = dict(zip(*state))    # made into a dict when first read
+        return state
+
+    @state.setter
+    def state(self, value):
+        self._state = value
 
     @property
     def msg_type(self) -> str | None:

@@ -80,6 +80,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..clients import Client, NextOp, Reply, Request, RequestTimeout
+from ..check import about_nodes
 from ..node import Node
 from ..validate import MAX_NODES, MAX_OPS, boolean, finite_time, subclass_of, whole_number
 from .ballots import ModN
@@ -756,11 +757,13 @@ def chosen(s) -> dict:
     return out
 
 
+@about_nodes
 def one_command_per_slot(s) -> bool:
     """Invariant: in every slot at most one command is chosen (Paxos agreement, per slot)."""
     return all(len(cmds) == 1 for cmds in chosen(s).values())
 
 
+@about_nodes
 def slot_agreement(s) -> bool:
     """Invariant: no two replicas applied (or learned) different commands in one slot."""
     seen = {}
@@ -771,6 +774,7 @@ def slot_agreement(s) -> bool:
     return True
 
 
+@about_nodes
 def decided_are_chosen(s) -> bool:
     """Invariant: a replica learns and applies only chosen commands."""
     ch = chosen(s)
@@ -788,6 +792,7 @@ def acknowledged_commands(s) -> list:
     return out
 
 
+@about_nodes
 def acknowledged_survive(s) -> bool:
     """Invariant: every acknowledged command is chosen, i.e. accepted by a majority and on
     their disks, so it survives the loss of any minority."""
@@ -795,6 +800,7 @@ def acknowledged_survive(s) -> bool:
     return all(command in ch for command in acknowledged_commands(s))
 
 
+@about_nodes
 def replies_match_log(s) -> bool:
     """Invariant: every answer a client got is the result its command has in the log
     (replayed on a fresh register, each command taking effect once)."""
@@ -819,6 +825,7 @@ MULTIPAXOS_INVARIANTS = {"one command per slot": one_command_per_slot,
                          "replies match the log": replies_match_log}
 
 
+@about_nodes
 def all_answered(s) -> bool:
     """Goal: every client got every answer."""
     return all(len(n.results) == len(n.ops) for n in _nodes(s) if _is_client(n))

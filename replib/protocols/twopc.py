@@ -61,6 +61,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..check import about_nodes
 from ..node import Node
 from ..validate import MAX_NODES, MAX_OPS, boolean, finite_time, subclass_of, whole_number
 
@@ -451,6 +452,7 @@ def _transactions(s):
     return sorted(txs)
 
 
+@about_nodes
 def atomicity(s) -> bool:
     """Invariant: for every transaction, no node has committed while another aborted, and
     the coordinator decided commit only if every participant voted yes (none of them is
@@ -482,6 +484,7 @@ def blocked(s) -> bool:
     return False
 
 
+@about_nodes
 def all_in_doubt(s) -> bool:
     """Every participant is in doubt about some transaction (prepared): nobody but the
     coordinator can know how it ended."""
