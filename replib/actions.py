@@ -59,12 +59,14 @@ class Crash:
 
 @dataclass(frozen=True)
 class Restart:
-    """Restart a crashed node from its stable storage."""
+    """Restart a crashed node from its stable storage, or (``wiped``) with its disk lost:
+    every field back to its initial value, under its old identity."""
 
     node: str
+    wiped: bool = False
 
     def __str__(self):
-        return f"restart {self.node}"
+        return f"restart {self.node}" + (" with an empty disk" if self.wiped else "")
 
 
 TIMER_MODES = (True, False, "synchronous")
@@ -80,7 +82,8 @@ class Controls:
     without it, delivering consumes the message.  Reordering is always possible: any
     in-flight message may go next.
     max_crashes: how many crashes in all; crashable: which nodes may crash (None: any).
-    restart: crashed nodes may restart.
+    restart: crashed nodes may restart.  wipe: a crashed node may also restart with its
+    disk lost (a replaced disk: ``Restart(node, wiped=True)``).
     timers: True: a pending timer may fire at any moment (an asynchronous system, where a
     timeout says nothing about whether a message is on its way); False: never;
     "synchronous": only when no message to a live node is in flight, the synchronous model
@@ -94,9 +97,10 @@ class Controls:
     crashable: tuple | None = None
     restart: bool = True
     timers: bool | str = True
+    wipe: bool = False
 
     def __post_init__(self):
-        for name in ("drop", "duplicate", "restart"):
+        for name in ("drop", "duplicate", "restart", "wipe"):
             boolean(name, getattr(self, name))
         whole_number("max_crashes", self.max_crashes, 0)
         if self.crashable is not None:
@@ -136,4 +140,6 @@ class Controls:
             actions.extend(Crash(n) for n in pool if n not in crashed)
         if self.restart:
             actions.extend(Restart(n) for n in ids if n in crashed)
+        if self.wipe:
+            actions.extend(Restart(n, wiped=True) for n in ids if n in crashed)
         return actions

@@ -15,7 +15,8 @@ from .trace import Trace
 from .viz import describe, lint, show, space_time, space_time_stack, topology, topology_of
 from .viz.charts import bars, latency_distributions, lines, percentile, timeline
 from .widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelExplorer,
-                      FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
+                      FaultPanel, LongRun, PracticeExplorer, QuorumExplorer, TracePlayer,
+                      YouAreTheNetwork)
 from .widgets.replication import ReplicationExplorer
 from .widgets.primary_backup import PrimaryBackupExplorer
 from .viz.phases import space_time_phases
@@ -35,6 +36,6 @@ __all__ = [
     "ReplicationExplorer", "PrimaryBackupExplorer", "CommitExplorer", "can_still_reach", "timeline", "bars",
     "sync_async", "primary_backup", "atomic_commit",
     "history", "jepsen", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
-    "LongRun", "QuorumExplorer", "YouAreTheNetwork", "space_time_phases", "draw_quorums",
+    "LongRun", "PracticeExplorer", "QuorumExplorer", "YouAreTheNetwork", "space_time_phases", "draw_quorums",
     "livelock", "partitions", "proposal_numbers", "compare", "ComparisonExplorer",
 ]

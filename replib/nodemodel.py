@@ -148,7 +148,9 @@ class NodeModel:
         self._timer_results = {}    # (timer operations, pending timers) -> pending timers
         pool = self.ids if self.controls.crashable is None else self.controls.crashable
         self._crash_pool = tuple((self._index[n], n, Crash(n)) for n in pool)
-        self._restarts = tuple((n, Restart(n)) for n in self.ids)
+        self._restarts = tuple((n, Restart(n), "restart") for n in self.ids
+                               if self.controls.restart) + tuple(
+            (n, Restart(n, wiped=True), "wiped restart") for n in self.ids if self.controls.wipe)
         self._state_type = type("SystemState", (SystemState,), {"__slots__": (), "_model": self})
         self._last_nodes = (None, None)     # (node numbers, node states) last read
         self._initial = None
@@ -233,6 +235,9 @@ class NodeModel:
                 node.crash_reset()
                 effects = ()
             elif what == "restart":
+                effects = node.run_hook("on_restart")
+            elif what == "wiped restart":
+                node.load(node._initial)                  # a replaced disk: nothing kept
                 effects = node.run_hook("on_restart")
             else:
                 effects = node.handle(item, sender)
@@ -723,12 +728,12 @@ class NodeModel:
                 t = tuple(k for k in timers if self._timer_entries[k][0] != node_id)
                 out.append((action, (nodes[:i] + (new,) + nodes[i + 1:], flight, t,
                                      crashed | {node_id}, crashes + 1)) + asleep)
-        if controls.restart and crashed:
-            for node_id, action in self._restarts:
+        if crashed:
+            for node_id, action, what in self._restarts:
                 if node_id not in crashed:
                     continue
                 i = self._index[node_id]
-                outcome = self._outcome(i, nodes[i], "restart", None, None, action)
+                outcome = self._outcome(i, nodes[i], what, None, None, action)
                 after = self._apply(state, i, outcome, flight, timers, changed=True)
                 out.append((action, after[:3] + (crashed - {node_id}, crashes)) + asleep)
         return left_out

@@ -587,6 +587,11 @@ class Simulation:
             event = self._fault(crash(action.node))
         else:
             from .faults import restart
+            if action.wiped:                      # the disk is lost before it comes back
+                node = self.nodes[action.node]
+                node.load(node._initial)
+                self.trace.add(self.now, "wipe", node=node.id,
+                               detail=f"wipe {node.id}'s disk")
             event = self._fault(restart(action.node))
         self._check_conditions()
         return event

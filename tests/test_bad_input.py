@@ -45,6 +45,7 @@ from replib.sim import Simulation
 from replib.trace import Operation
 from replib.widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelExplorer,
                             FaultPanel, LongRun, QuorumExplorer, TracePlayer, YouAreTheNetwork)
+from replib.widgets.practice import PracticeExplorer
 from replib.widgets.replication import ReplicationExplorer
 
 INF, NAN = math.inf, math.nan
@@ -585,6 +586,12 @@ WIDGETS = [
          "acceptors"),
     case("YouAreTheNetwork(values='ab')", lambda: YouAreTheNetwork(values="ab"), "values"),
     case("LongRun('x', 5)", lambda: LongRun("x", 5), "fn|function"),
+    case("PracticeExplorer(scenario='x')", lambda: PracticeExplorer(scenario="x"), "scenario"),
+    case("PracticeExplorer(lease=-1)", lambda: PracticeExplorer(lease=-1), "lease"),
+    case("PracticeExplorer(r1_clock_rate=0)", lambda: PracticeExplorer(r1_clock_rate=0),
+         "r1_clock_rate"),
+    case("PracticeExplorer(read_at=inf)", lambda: PracticeExplorer(read_at=INF), "read_at"),
+    case("PracticeExplorer(alpha=10)", lambda: PracticeExplorer(alpha=10), "alpha"),
 ]
 
 

@@ -254,6 +254,13 @@ def test_a_thousand_seeded_runs_with_drift_within_the_bound():
     assert (result.runs, result.disagreements, result.not_linearizable) == (1000, [], [])
 
 
+def test_a_thousand_seeded_runs_of_the_read_index_and_local_reads():
+    """The same runs: the read index never breaks linearizability; local reads do."""
+    assert reads.lease_runs(range(1000), reads="read index").not_linearizable == []
+    assert reads.lease_runs(range(200), reads="local").not_linearizable == [33, 45, 77, 118,
+                                                                             143, 170]
+
+
 def test_the_checker_catches_local_reads():
     local = reads.check_reads("local")
     assert local.violation.name == "reads are fresh" and len(local.violation.path) == 19

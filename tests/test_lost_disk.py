@@ -73,6 +73,32 @@ def test_rejoining_with_an_empty_disk_breaks_agreement_recovering_does_not():
 
 
 def test_lost_disk_table():
+    """An empty disk: broken as if new, safe after recovering; a stale copy (restored from a
+    backup taken before r2 accepted "a") looks like a good disk, and breaks it again."""
     rows = lost_disk_table()
-    assert [(r["r1 slot 1"], r["r2 slot 1"], r["r3 slot 1"], r["slots in disagreement"])
-            for r in rows] == [("a", "b", "b", 1), ("a", "a", "a", 0)]
+    assert [(r["r2's disk"], r["r1 slot 1"], r["r2 slot 1"], r["r3 slot 1"],
+             r["slots in disagreement"]) for r in rows] == [
+        ("empty", "a", "b", "b", 1), ("empty", "a", "a", "a", 0),
+        ("a stale copy", "a", "b", "b", 1)]
+
+
+def test_the_checker_restarts_a_node_with_an_empty_disk():
+    """Controls(wipe=True): a crashed node may come back with every field at its initial
+    value; the path replays in the simulator, the wipe marked in the trace."""
+    from replib.experiments.lost_disk import lost_disk_check
+    plain_check = lost_disk_check("plain")
+    assert (plain_check.states, len(plain_check.violation.path)) == (357, 12)
+    steps = [str(a) for a in plain_check.violation.path.actions]
+    assert steps[4:6] == ["crash r2", "restart r2 with an empty disk"]
+    trace = plain_check.violation.path.trace()
+    assert [e.detail for e in trace.events if e.kind == "wipe"] == ["wipe r2's disk"]
+    safe = lost_disk_check("recovering")
+    assert safe.complete and safe.violation is None and safe.states == 1_848
+
+
+def test_wipe_is_an_action_only_when_allowed():
+    from replib.actions import Controls, Restart
+    ids, crashed = ("r1", "r2"), {"r2"}
+    assert Restart("r2", wiped=True) not in Controls(max_crashes=1).enabled(ids, [], [], crashed, 1)
+    assert Controls(wipe=True, restart=False).enabled(ids, [], [], crashed, 1) == [
+        Restart("r2", wiped=True)]

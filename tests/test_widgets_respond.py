@@ -23,6 +23,7 @@ from replib.widgets import livelock as backoff
 from replib.widgets.commit import CRASH_POINTS, PROTOCOLS
 from replib.widgets.comparison import CRASHES, MAX_CRASH_AT, PLOTS, TAILS
 from replib.widgets.faults import LATENCIES
+from replib.widgets.practice import LOST_DISK, MEMBERSHIP, SCENARIOS, PracticeExplorer
 from replib.widgets.quorum import MAX_N
 from replib.widgets.replication import MODES, ReplicationExplorer
 
@@ -206,6 +207,23 @@ def test_replication_explorer_responds_at_every_setting():
         (w.seed, 2**31)]
     w.backups.value = w.backups.max                  # the most work: six backups
     assert changes(w, settings) < RESPONDS
+
+
+def test_practice_explorer_responds_at_every_setting():
+    """Each scenario's controls at their ends and past them (a box lets the reader type),
+    then every scenario once more; and the checker's button."""
+    w = PracticeExplorer()
+    settings = [(w.reads, r) for r in w.reads.options] + [
+        (w.lease, -1.0), (w.lease, 1.0), (w.lease, 60.0), (w.r1_clock_rate, 0.1),
+        (w.r1_clock_rate, 4.0), (w.r1_clock_rate, 0.0), (w.r1_clock_rate, math.inf),
+        (w.read_at, 1.0), (w.read_at, 50.0), (w.read_at, 1e9), (w.read_at, math.nan),
+        (w.scenario, LOST_DISK)] + [(w.rejoin, r) for r in w.rejoin.options] + [
+        (w.r1_back_at, 5.0), (w.r1_back_at, 50.0), (w.r1_back_at, 0.0),
+        (w.scenario, MEMBERSHIP)] + ends(w.alpha) + [
+        (w.seed, 2**31), (w.seed, -1), (w.r1_crashes, False), (w.r1_crashes, True)] + [
+        (w.scenario, s) for s in SCENARIOS]
+    assert changes(w, settings) < RESPONDS
+    assert calls([w.show_naive_change]) < RESPONDS
 
 
 def test_fault_panel_responds_at_every_setting():

@@ -195,18 +195,22 @@ class SeededRuns:
                 f"linearizable")
 
 
-def lease_runs(seeds=range(1000), drift: float = 0.01, progress: bool = False) -> SeededRuns:
+def lease_runs(seeds=range(1000), drift: float = 0.01, progress: bool = False,
+               reads: str = "lease") -> SeededRuns:
     """Many seeded runs of the lease: 3 replicas (lease 5, drift bound ``drift``), each clock
     a rate drawn within 1 +- ``drift``; two clients reading and writing x (6 operations
     each); delays uniform in 0.5-1.5, 5 % of messages lost and 5 % duplicated; one replica
     crashes at a random time and comes back 2-10 later, and a random partition of one
-    replica lasts 5-15.  Every random choice comes from the run's seed."""
+    replica lasts 5-15.  Every random choice comes from the run's seed.  reads: "lease", or
+    another of READS on the same runs."""
     import random
 
     from ..network import Uniform
     from ..protocols.multipaxos import slot_disagreements
     seeds = list(seeds)
-    cls = type("LeaseReplica", (LeaseReplica,), {"lease_length": 5.0, "drift_bound": drift})
+    choice("reads", reads, tuple(READS))
+    cls = type("LeaseReplica", (LeaseReplica,), {"lease_length": 5.0, "drift_bound": drift}) \
+        if reads == "lease" else READS[reads]
     bad_slots, bad_history = [], []
     if progress:
         from tqdm.auto import tqdm

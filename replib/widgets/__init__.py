@@ -14,7 +14,8 @@ from .network import YouAreTheNetwork
 from .numbers import DuelExplorer
 from .player import TracePlayer
 from .primary_backup import PrimaryBackupExplorer
+from .practice import PracticeExplorer
 from .quorum import QuorumExplorer
 
 __all__ = ["BackoffExplorer", "CommitExplorer", "ComparisonExplorer", "DuelExplorer", "FaultPanel",
-           "LongRun", "PrimaryBackupExplorer", "QuorumExplorer", "TracePlayer", "YouAreTheNetwork"]
+           "LongRun", "PracticeExplorer", "PrimaryBackupExplorer", "QuorumExplorer", "TracePlayer", "YouAreTheNetwork"]
