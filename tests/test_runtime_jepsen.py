@@ -43,11 +43,13 @@ def test_multipaxos_stays_linearizable_under_kills_and_partitions(seed, tmp_path
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_replica_that_forgets_its_promise_is_caught(seed):
     """ForgetsPromise (promised not on disk): after its restart it accepts the deposed
-    leader's Accepts, two commands are chosen in one slot, and the clients see it."""
+    leader's Accepts and two commands are chosen in one slot: the test fails the run.
+    Whether a client also reads the divergence depends on real timing (the processes'
+    scheduling), so the history verdict is reported, not required."""
     run = multipaxos_test(seed, replica=ForgetsPromise)
-    assert not run.linearizable, run.summary()
-    assert not run.invariants["one command per slot"]
-    assert "not linearizable" in str(run.verdict)
+    assert not run.invariants["one command per slot"], run.summary()
+    assert not run.ok
+    assert ("not linearizable" in str(run.verdict)) == (not run.linearizable)
 
 
 def test_raft_stays_linearizable_under_kills_and_partitions():
