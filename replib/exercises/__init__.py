@@ -39,4 +39,8 @@ __all__ = [
     "check_noop_prediction", "check_fill_gaps", "check_lease_expiry",
     "check_stale_read_prediction",
 ]
-from .practice import check_snapshot_deletions; __all__ += ["check_snapshot_deletions"]  # chapter 09
+from .practice import (check_snapshot_deletions, check_failover_prediction,
+    check_one_at_a_time_prediction, check_catch_up_prediction, check_stale_disk_prediction)
+__all__ += ["check_snapshot_deletions", "check_failover_prediction",
+            "check_one_at_a_time_prediction", "check_catch_up_prediction",
+            "check_stale_disk_prediction"]

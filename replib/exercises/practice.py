@@ -3,7 +3,7 @@ slots' entries a snapshot lets a replica delete."""
 
 from __future__ import annotations
 
-from .core import Hint, exercise, whole_number
+from .core import Hint, choice, exercise, number, whole_number, yes_no
 
 #: the replica of the exercise: applied slots 1-4, accepted slots 3-6 (5 and 6 not applied)
 SNAPSHOT_AT = 4
@@ -75,3 +75,67 @@ def check_snapshot_deletions(answer):
                    f"applied log up to slot {SNAPSHOT_AT}.")
     raise Hint(f"a snapshot at slot {SNAPSHOT_AT} replaces every applied slot up to it, and "
                f"nothing after it. Missing: {missing}.")
+
+
+# ---- predict, then run: one per section ---------------------------------------------------
+
+@exercise
+def check_failover_prediction(answer):
+    """09 §2: the leader crashes at t = 10; writes stop longest with "heartbeats" only, or
+    with a "lease" of 20?"""
+    from ..experiments.reads import failover_gap
+    value = choice(answer, ("heartbeats", "lease"), "answer 'heartbeats' or 'lease'")
+    lease, plain = failover_gap(20.0), failover_gap(None)
+    if value == ("lease" if lease > plain else "heartbeats"):
+        return (f"with a lease of 20 no write is acknowledged for {lease:g}, against {plain:g} "
+                f"with heartbeats alone: the survivors must wait out the guard they promised "
+                f"the dead leader before anyone may be elected.")
+    raise Hint("a replica that acknowledged a lease promised to vote for nobody else until it "
+               "runs out, even if the leader is dead")
+
+
+@exercise
+def check_one_at_a_time_prediction(answer):
+    """09 §3: from 3 replicas to 4 (one added): can an old majority and a new majority share
+    no replica?"""
+    from ..protocols.membership import configuration_quorums
+    value = yes_no(answer, "answer True (they can miss each other) or False")
+    q = configuration_quorums(["r1", "r2", "r3"], ["r1", "r2", "r3", "r4"])
+    truth = bool(q.disjoint)
+    if value == truth:
+        return (f"{len(q.old_quorums)} old majorities of 2 and {len(q.new_quorums)} new ones of "
+                f"3: every pair shares a replica, since 2 + 3 > 4. That is why adding or "
+                f"removing one server at a time is safe without joint consensus.")
+    raise Hint("a majority of the three has 2 replicas, a majority of the four has 3; can 2 + 3 "
+               "replicas fit among 4 without sharing one?")
+
+
+@exercise
+def check_catch_up_prediction(answer):
+    """09 §4: how many messages does a replica 1,000 slots behind need to catch up through
+    the log, at most 10 entries per message (a request and an answer each time)?"""
+    from ..protocols.snapshots import catch_up_cost
+    value = number(answer, "the number of messages")
+    truth = catch_up_cost(1000, "log")["messages"]
+    if value == truth:
+        return (f"{truth:g}: {truth // 2:g} requests and {truth // 2:g} answers of 10 entries "
+                f"each; a snapshot needs {catch_up_cost(1000, 'snapshot')['messages']:g} "
+                f"whatever the length.")
+    if value == truth // 2:
+        raise Hint("each batch of 10 entries is asked for and then sent: count both messages")
+    raise Hint("1,000 entries, 10 per message: how many answers, and how many requests?")
+
+
+@exercise
+def check_stale_disk_prediction(answer):
+    """09 §6: does RecoveringReplica notice a disk restored from a stale backup?"""
+    from ..experiments.lost_disk import lost_disk_run
+    from ..protocols.multipaxos import slot_disagreements
+    value = yes_no(answer, "answer True (it notices) or False")
+    sim = lost_disk_run("recovering", disk="stale")
+    truth = not slot_disagreements(sim)
+    if value == truth:
+        return ("it does not: the stale copy has 'fresh' cleared like any disk that was used, so "
+                "r2 votes at once from its old state, and slot 1 ends with two commands.")
+    raise Hint("what does RecoveringReplica look at to decide that its disk is lost? Is it set "
+               "on a stale copy?")

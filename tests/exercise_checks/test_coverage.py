@@ -42,7 +42,8 @@ def test_every_table_tries_enough_answers():
 
 
 YES_NO_CHECKS = {"check_block_prediction", "check_linearizable_prediction",
-                 "check_naive_safety_prediction"}
+                 "check_naive_safety_prediction", "check_failover_prediction",
+                 "check_one_at_a_time_prediction", "check_stale_disk_prediction"}
 
 
 def test_wrong_answers_get_hints_specific_to_them():

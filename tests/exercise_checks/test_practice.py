@@ -25,6 +25,29 @@ CASES = {
 }
 
 
+CASES.update({
+    "check_failover_prediction": dict(
+        right=["lease", " Lease ", "'lease'"],
+        wrong=[("heartbeats", "until it runs out"), ("HEARTBEATS", "until it runs out"),
+               ("'heartbeats'", "until it runs out")],
+        malformed=[(None, "your answer is None"), (20, "answer one of")]),
+    "check_one_at_a_time_prediction": dict(
+        right=[False, "no", np.False_],
+        wrong=[(True, "fit among 4"), ("yes", "fit among 4"), (np.True_, "fit among 4")],
+        malformed=[(None, "your answer is None"), ("maybe", "answer True")]),
+    "check_catch_up_prediction": dict(
+        right=[200, 200.0, "200", np.int64(200)],
+        wrong=[(100, "count both messages"), (1000, "how many answers"),
+               (2000, "how many answers"), (4, "how many answers")],
+        malformed=[(None, "your answer is None"), ("many", "the number of messages")]),
+    "check_stale_disk_prediction": dict(
+        right=[False, "no", np.False_],
+        wrong=[(True, "Is it set on a stale copy"), ("yes", "Is it set on a stale copy"),
+               (np.True_, "Is it set on a stale copy")],
+        malformed=[(None, "your answer is None"), ("perhaps", "answer True")]),
+})
+
+
 def test_the_answer_comes_from_the_library_truncation():
     """The right answer is what SnapshotReplica.truncate deletes, not a typed constant."""
     assert deletable_slots() == {1, 2, 3, 4}

@@ -42,7 +42,8 @@ CASES = {
 
 CASES["check_stale_read_prediction"] = dict(
     right=["a", " 'A' ", '"a"'],
-    wrong=[("b", "how could it know"), ("nothing", "answers a leader's reads")],
+    wrong=[("b", "how could it know"), (" 'B' ", "how could it know"),
+           ("nothing", "answers a leader's reads")],
     malformed=[(None, "your answer is None"), (7, 'answer one of "a", "b", "nothing"')])
 
 test_check = case_test(CASES)
