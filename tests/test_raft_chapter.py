@@ -23,7 +23,7 @@ from replib.protocols.raft import (
 )
 from replib.viz.palette import BLUISH_GREEN, VERMILLION
 from replib.widgets.player import TracePlayer
-from replib.widgets.raft import RaftNetwork, raft_rows_html, raft_state_html
+from replib.widgets.raft import RaftNetwork, played, raft_rows_html, raft_state_html
 
 # ---- elections against the timeout range ---------------------------------------------------
 
@@ -167,10 +167,10 @@ def test_figure8_with_the_bug_turns_the_indicator_red():
         assert w.do(a)
     assert w.violated() == ["leader completeness", "state machine safety"]
     assert w.status().startswith("SAFETY BROKEN") and VERMILLION in w.status_line.value
-    real = RaftNetwork("figure 8")
-    for a in path.actions:
-        assert real.do(a)
+    real = played(path.actions, "figure 8")
     assert real.status() == "Safety holds: s2 leads term 4; applied somewhere: nothing"
+    with pytest.raises(ValueError, match="could not be played"):
+        played([Restart("s1")])
 
 
 def test_game_refuses_bad_input_in_words():

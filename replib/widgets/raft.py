@@ -120,3 +120,13 @@ class RaftNetwork(NetworkGame):
             out.append((r["server"], r["role"], f"term {r['term']}; voted for "
                         f"{r['voted for'] or '-'}; commit {r['commit']}; log {log}"))
         return out
+
+
+def played(actions, start: str = "figure 8", server=RaftServer) -> RaftNetwork:
+    """A game after these actions (e.g. a checker path's ``actions``), done one by one as the
+    buttons do them: to read its indicator (``status()``) without clicking."""
+    game = RaftNetwork(start, server=server)
+    for action in actions:
+        if not game.do(action):
+            raise ValueError(f"{action} could not be played: {html.unescape(game.message.value)}")
+    return game
