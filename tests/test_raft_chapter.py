@@ -92,8 +92,12 @@ def test_player_shows_the_raft_table_under_the_diagram():
     trace = R.replication_story().trace
     player = TracePlayer(trace, step=0, states=raft_state_html)
     assert "<th>voted for</th>" in player.table.value and "2:x=20" in player.table.value
+    assert "after step 0 (t = 0)" in player.table.value
     player.step_forward()
     assert player.table.value == raft_state_html(trace, 1)
+    won = raft_state_html(trace, 7)          # s1 becomes leader and appends its no-op
+    assert "<b>leader</b>" in won and "<b>4:noop</b>" in won and "<b>1:x=1</b>" not in won
+    assert raft_state_html(trace, len(trace.steps) - 1) != raft_state_html(trace, len(trace.steps) - 2)
     last = len(trace.steps) - 1
     player.slider.value = last
     assert "4:noop" in player.table.value

@@ -41,30 +41,52 @@ HELP = (
     "differently, or elect two leaders in one term.")
 
 
-def _log_cells(log) -> str:
-    """A log as table cells, one per entry, tinted by term (as RaftScope colours them)."""
+def _bold(text: str, changed: bool) -> str:
+    return f"<b>{text}</b>" if changed else text
+
+
+def _log_cells(log, before=None) -> str:
+    """A log as table cells, one per entry, tinted by term (as RaftScope colours them);
+    entries not in ``before`` at the same index in bold."""
     if not log:
         return "<td style='color:#777'>(empty)</td>"
     return "".join(
         f"<td style='background:{TINTS[(term - 1) % len(TINTS)]}40;border:1px solid #999;"
-        f"padding:0 4px'>{term}:{html.escape(command)}</td>" for term, command in log)
+        f"padding:0 4px'>"
+        f"{_bold(f'{term}:{html.escape(command)}', before is not None and (before[i:i + 1] != [(term, command)]))}"
+        f"</td>" for i, (term, command) in enumerate(log))
 
 
-def raft_rows_html(rows) -> str:
-    """``raft_table`` rows as an HTML table: server, term, role, vote, commit, the log."""
+def raft_rows_html(rows, before=None, caption: str = "") -> str:
+    """``raft_table`` rows as an HTML table: server, term, role, vote, commit, the log.
+    before: the rows of the step before; what changed since is in bold.  caption: a line
+    above the table (the player says which step it shows)."""
+    was = {r["server"]: r for r in before or ()}
     head = ("<tr><th>server</th><th>term</th><th>role</th><th>voted for</th>"
             "<th>commit</th><th style='text-align:left'>log (term:command)</th></tr>")
-    body = "".join(
-        f"<tr><td><b>{html.escape(r['server'])}</b></td><td>{r['term']}</td>"
-        f"<td>{html.escape(r['role'])}</td><td>{html.escape(str(r['voted for'] or '-'))}</td>"
-        f"<td>{r['commit']}</td><td><table><tr>{_log_cells(r['log'])}</tr></table></td></tr>"
-        for r in rows)
-    return f"<table style='font-family:monospace;font-size:13px'>{head}{body}</table>"
+    body = []
+    for r in rows:
+        old = was.get(r["server"])
+
+        def cell(key, text):
+            return f"<td>{_bold(html.escape(text), old is not None and old[key] != r[key])}</td>"
+        body.append(f"<tr><td><b>{html.escape(r['server'])}</b></td>{cell('term', str(r['term']))}"
+                    f"{cell('role', r['role'])}{cell('voted for', str(r['voted for'] or '-'))}"
+                    f"{cell('commit', str(r['commit']))}<td><table><tr>"
+                    f"{_log_cells(r['log'], None if old is None else old['log'])}"
+                    f"</tr></table></td></tr>")
+    top = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
+    return (f"<table style='font-family:monospace;font-size:13px'>{top}{head}{''.join(body)}"
+            f"</table>")
 
 
 def raft_state_html(trace, step: int) -> str:
-    """The player's ``states`` function for Raft runs: the servers just after ``step``."""
-    return raft_rows_html(raft_table(trace.states_at(step)))
+    """The player's ``states`` function for Raft runs: the servers just after ``step``, what
+    the step changed in bold."""
+    before = raft_table(trace.states_at(step - 1)) if step > 0 else None
+    when = trace.step_events(step)[0].time
+    return raft_rows_html(raft_table(trace.states_at(step)), before,
+                          f"The servers after step {step} (t = {when:g}); changes in bold")
 
 
 class RaftNetwork(NetworkGame):
