@@ -21,7 +21,8 @@ from .proposal_numbers import (check_chubby_next, check_next_number_prediction,
     check_naive_safety_prediction, check_disagreeing_n)
 from .comparing import (check_multipaxos_messages, check_keeps_writing,
     check_noop_prediction, check_fill_gaps)
-from .raft import (ELECTION_LOGS, check_who_can_win, check_vote_rule, check_commit_rule)
+from .raft import (ELECTION_LOGS, check_who_can_win, check_vote_rule, check_commit_rule,
+    check_refusal_prediction)
 
 __all__ = [
     "HINT", "SUCCESS", "Hint", "exercise", "check_first_reply_time",
@@ -37,5 +38,5 @@ __all__ = [
     "check_chubby_next", "check_next_number_prediction", "check_naive_safety_prediction",
     "check_disagreeing_n", "check_multipaxos_messages", "check_keeps_writing",
     "check_noop_prediction", "check_fill_gaps", "ELECTION_LOGS", "check_who_can_win",
-    "check_vote_rule", "check_commit_rule",
+    "check_vote_rule", "check_commit_rule", "check_refusal_prediction",
 ]

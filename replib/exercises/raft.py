@@ -4,7 +4,7 @@ win an election is judged from a table of logs."""
 
 from __future__ import annotations
 
-from .core import Hint, exercise, function, names
+from .core import Hint, exercise, function, names, whole_number
 
 #: the logs of the who-can-win exercise: server -> the term of each entry, index 1 first
 ELECTION_LOGS = {"s1": [1, 1, 2], "s2": [1, 1, 2, 2], "s3": [1, 3], "s4": [1],
@@ -246,3 +246,41 @@ def check_commit_rule(may_commit):
     return (f"right on {len(COMMIT_CASES)} hand cases, and on the figure-8 start (with the "
             f"no-op) the five properties hold in all {r.states:,} states; an entry is "
             f"committed in {len(r.goals['an entry is committed'].path)} steps.")
+
+
+# ---- a prediction: how often a follower refuses --------------------------------------------
+
+
+@exercise
+def check_refusal_prediction(answer):
+    """10: in ``replication_story``, how many AppendEntries does s2 refuse before its log
+    matches s1's?"""
+    from ..experiments.raft import STORY_LOGS
+    got = whole_number(answer, "the number of refusals")
+    refused = [index for who, index in _refusals() if who == "s2"]
+    s1_terms, s2_terms = ([t for t, _ in STORY_LOGS[s][1]] for s in ("s1", "s2"))
+    if got == len(refused):
+        at = refused[-1] - 1
+        return (f"s2 refuses at prev_log_index {' and '.join(map(str, refused))}: its entries "
+                f"there are of terms {', '.join(str(s2_terms[i - 1]) for i in refused)}, s1's "
+                f"of terms {', '.join(str(s1_terms[i - 1]) for i in refused)}. At index {at} "
+                f"both hold term {s1_terms[at - 1]}, so the next AppendEntries matches and s2 "
+                f"deletes its conflicting entries.")
+    if got == len(refused) - 1:
+        raise Hint(f"after the first refusal s1 sends from prev_log_index 2 with prev_log_term 1 "
+                   f"(its entry 2 is of term 1); s2's entry 2 is of term {s2_terms[1]}: it "
+                   f"refuses again.")
+    if got == 0:
+        raise Hint("s2 does hold an entry at index 3, the prev_log_index of s1's first "
+                   f"AppendEntries, but of term {s2_terms[2]}, not 3: log matching compares "
+                   "terms, not only lengths.")
+    if got > len(refused):
+        raise Hint(f"at index 1 both logs hold an entry of term 1: that AppendEntries matches. "
+                   f"(s3 refuses too; the question counts s2's refusals only.)")
+    raise Hint("follow s1's next_index for s2: it starts after s1's last entry and goes back "
+               "one entry per refusal, until the entry before it has the same term in both logs.")
+
+
+def _refusals():
+    from ..experiments.raft import refusals, replication_story
+    return refusals(replication_story().trace)

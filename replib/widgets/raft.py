@@ -86,7 +86,7 @@ def raft_state_html(trace, step: int) -> str:
     before = raft_table(trace.states_at(step - 1)) if step > 0 else None
     when = trace.step_events(step)[0].time
     return raft_rows_html(raft_table(trace.states_at(step)), before,
-                          f"The servers after step {step} (t = {when:g}); changes in bold")
+                          f"The servers after step {step} (t = {round(when, 2):g}); changes in bold")
 
 
 class RaftNetwork(NetworkGame):

@@ -120,6 +120,13 @@ CASES = {
         malformed=[(None, "your answer is None"), (3, "give the servers as a set of names"),
                    ({"s6"}, "unknown server(s) ['s6']")],
     ),
+    "check_refusal_prediction": dict(
+        right=[2, 2.0, "2"],
+        wrong=[(1, "it refuses again"), (0, "log matching compares terms"),
+               (3, "that AppendEntries matches"), (4, "counts s2's refusals only")],
+        malformed=[(None, "your answer is None"), ("two", "as a whole number"),
+                   (2.5, "as a whole number")],
+    ),
     "check_vote_rule": dict(
         right=[vote, vote_spelled_out, vote_with_helpers],
         wrong=[(vote_length_first, "Compare the last terms first"),
