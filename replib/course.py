@@ -19,6 +19,7 @@ from .widgets import (BackoffExplorer, CommitExplorer, ComparisonExplorer, DuelE
                       YouAreTheNetwork)
 from .widgets.replication import ReplicationExplorer
 from .widgets.primary_backup import PrimaryBackupExplorer
+from .widgets.raft import RaftNetwork, raft_state_html
 from .viz.phases import space_time_phases
 from .viz.quorums import draw_quorums
 from . import exercises, history, jepsen
@@ -38,4 +39,5 @@ __all__ = [
     "history", "jepsen", "latency_distributions", "lines", "percentile", "BackoffExplorer", "DuelExplorer",
     "LongRun", "PracticeExplorer", "QuorumExplorer", "YouAreTheNetwork", "space_time_phases", "draw_quorums",
     "livelock", "partitions", "proposal_numbers", "compare", "ComparisonExplorer",
+    "RaftNetwork", "raft_state_html",
 ]

@@ -24,7 +24,7 @@ def _rows(e):
 def test_opens_with_every_approach_and_a_described_figure(explorer):
     e = explorer
     assert e.message.value == ""
-    assert _rows(e) == len(compare_module.APPROACHES) == 8
+    assert _rows(e) == len(compare_module.APPROACHES) == 9
     assert "n = 3 replicas" in e.table.value
     assert e.result.row("2pc").messages_per_op == 12        # 4n with n = 3 participants
     assert e.figure.value.startswith("<img")

@@ -22,6 +22,8 @@ from .proposal_numbers import (check_chubby_next, check_next_number_prediction,
 from .comparing import (check_multipaxos_messages, check_keeps_writing,
     check_noop_prediction, check_fill_gaps)
 from .reads import check_lease_expiry, check_stale_read_prediction
+from .raft import (ELECTION_LOGS, check_who_can_win, check_vote_rule, check_commit_rule,
+    check_refusal_prediction)
 
 __all__ = [
     "HINT", "SUCCESS", "Hint", "exercise", "check_first_reply_time",
@@ -37,9 +39,10 @@ __all__ = [
     "check_chubby_next", "check_next_number_prediction", "check_naive_safety_prediction",
     "check_disagreeing_n", "check_multipaxos_messages", "check_keeps_writing",
     "check_noop_prediction", "check_fill_gaps", "check_lease_expiry",
-    "check_stale_read_prediction",
+    "check_stale_read_prediction", "ELECTION_LOGS", "check_who_can_win",
+    "check_vote_rule", "check_commit_rule", "check_refusal_prediction",
 ]
-from .practice import (check_snapshot_deletions, check_failover_prediction,
+from .practice import (check_snapshot_deletions, check_failover_prediction,  # noqa: E402
     check_one_at_a_time_prediction, check_catch_up_prediction, check_stale_disk_prediction)
 __all__ += ["check_snapshot_deletions", "check_failover_prediction",
             "check_one_at_a_time_prediction", "check_catch_up_prediction",

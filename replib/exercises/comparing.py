@@ -52,11 +52,12 @@ def _approach_set(answer):
 @exercise
 def check_keeps_writing(answer):
     """08: which approaches still acknowledge writes after the leader (primary, coordinator,
-    first master) crashes, with the defaults of ``compare`` (n = 3, crash at t = 11)."""
-    from ..experiments.compare import compare
-    table = compare(replicas=3, partition=None)
+    first master) crashes, with the defaults of ``compare`` (n = 3, crash at t = 11).
+    Raft is chapter 10's: not asked here, and not held against an answer that names it."""
+    from ..experiments.compare import APPROACHES, compare
+    table = compare(replicas=3, partition=None, approaches=[a for a in APPROACHES if a != "raft"])
     want = {r.approach for r in table.rows if r.after_crash == "read/write"}
-    got = _approach_set(answer)
+    got = _approach_set(answer) - {"raft"}
     if got == want:
         lost = table.row("async").lost
         return (f"{', '.join(sorted(want))}: async primary/backup fails over to a backup (and "

@@ -255,6 +255,7 @@ APPROACHES = {
                            "Multi-Paxos\n(stable\nleader)"),
     "paxos-per-op": Approach("paxos-per-op", "Paxos, election per op", 6, "paxos",
                              "Paxos\n(election\nper op)"),
+    "raft": Approach("raft", "Raft", None, "raft", "Raft"),
 }
 
 
@@ -285,6 +286,7 @@ class _System:
     holds: object                # function(sim) -> {node: writes it holds} of the up nodes
     logs: object                 # function(sim) -> {node: its writes in order}, every node
     kv: bool = False             # operations on key "x": ("write", "x", v), ("read", "x")
+    kv_client: type | None = None  # the client class of a kv service (MultiPaxosClient's shape)
     start: float = 0.0           # when the workload's clients begin (after a first election)
     probe_home: str | None = None  # the server a write probe tries first (default: the first)
 
@@ -307,9 +309,8 @@ class _System:
             i = servers.index(home)
             servers = servers[i:] + servers[:i]
         if self.kv:
-            mp = _multipaxos_module()
-            return mp.MultiPaxosClient(name, servers, ops, think=think, timeout=timeout,
-                                       start=start + think, server=servers[0])
+            return self.kv_client(name, servers, ops, think=think, timeout=timeout,
+                                  start=start + think, server=servers[0])
         return _Client(name, servers, ops, think=think, timeout=timeout, start=start)
 
 
@@ -381,6 +382,8 @@ def _build(name, replicas, fault_tolerant, timeout):
         group = (twopc.COORDINATOR,) + tuple(ids)
         return _System([coord] + parts, (twopc.COORDINATOR,), group, twopc.COORDINATOR,
                        ids[-1], holds, logs)
+    if a.family == "raft":
+        return _raft(replicas, fault_tolerant, timeout)
     mp = _multipaxos_module()
     if mp is None:
         raise ValueError(f"{a.label} is not available yet: replib/protocols/multipaxos.py is "
@@ -406,7 +409,39 @@ def _build(name, replicas, fault_tolerant, timeout):
 
     def logs(sim):                         # the commands each replica applied, in slot order
         return {r: [c[2] for c in sim.nodes[r].log if c != mp.NOOP] for r in ids}
-    return _System(nodes, ids, ids, ids[0], ids[-1], holds, logs, kv=True, start=5.0)
+    return _System(nodes, ids, ids, ids[0], ids[-1], holds, logs, kv=True,
+                   kv_client=mp.MultiPaxosClient, start=5.0)
+
+
+#: Raft's election timeout when only s1 stands (the failure-free runs): it leads before
+#: the clients start at RAFT_START
+RAFT_QUICK_TIMEOUT, RAFT_START = 2.0, 10.0
+
+
+def _raft(replicas, fault_tolerant, timeout):
+    """Raft (``protocols.raft``) as a service: servers s1..sn, clients on key "x", reads
+    through the log.  Failure-free runs: only s1 stands (an election timeout of 2 to 4, so
+    it leads before the clients start at t = 10; that election is not counted) and no
+    heartbeats.  Fault runs: every server stands (timeouts from timeout/2 to timeout),
+    heartbeats every 1.  A server holds a write once it is in its log; it has applied the
+    committed prefix of its log."""
+    from ..protocols import raft
+    nodes = [n for n in raft.raft_system(
+        replicas, clients=0, ops=0, heartbeat=1.0 if fault_tolerant else None,
+        election_timeout=timeout / 2 if fault_tolerant else RAFT_QUICK_TIMEOUT,
+        candidates=None if fault_tolerant else ["s1"]) if not isinstance(n, Client)]
+    ids = tuple(n.id for n in nodes)
+
+    def ops_in(entries):
+        return [command[2] for _, command in entries if command != raft.NOOP]
+
+    def holds(sim):
+        return {s: ops_in(sim.nodes[s].log) for s in ids if s not in sim.crashed}
+
+    def logs(sim):                         # the commands each server applied, in log order
+        return {s: ops_in(sim.nodes[s].log[:sim.nodes[s].last_applied]) for s in ids}
+    return _System(nodes, ids, ids, ids[0], ids[-1], holds, logs, kv=True,
+                   kv_client=raft.RaftClient, start=RAFT_START)
 
 
 def _clients(system, clients, think, timeout, writes, reads=False):

@@ -335,10 +335,15 @@ class RaftServer(Node):
         """At most one vote per term: none cast yet, or cast for this candidate already."""
         return self.voted_for is None or self.voted_for == candidate
 
+    def grants_vote(self, candidate, last_log_term, last_log_index) -> bool:
+        """The vote rule, asked in the request's own term: one vote per term, and only for
+        a log at least as up-to-date as mine."""
+        return self.may_vote_for(candidate) and self.up_to_date(last_log_term, last_log_index)
+
     def on_request_vote(self, msg, sender):
         self.observe_term(msg.term)
-        granted = (msg.term == self.current_term and self.may_vote_for(sender)
-                   and self.up_to_date(msg.last_log_term, msg.last_log_index))
+        granted = (msg.term == self.current_term
+                   and self.grants_vote(sender, msg.last_log_term, msg.last_log_index))
         if granted:
             self.voted_for = sender         # on disk before the answer
             self.start_election_timer()     # granting a vote restarts the timeout

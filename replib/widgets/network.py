@@ -1,5 +1,7 @@
 """Chapter 05's "you are the network": deliver, drop and duplicate Paxos messages by hand,
 crash and restart acceptors, start proposers, and try to make two values chosen.
+(``NetworkGame`` is the machinery without Paxos; chapter 10's Raft game,
+``widgets.raft.RaftNetwork``, is another subclass.)
 
 The widget wraps a controlled ``Simulation`` of ``paxos_system`` (three acceptors, two
 proposers, one learner by default).  Nothing happens on its own: the list shows every
@@ -84,29 +86,25 @@ def _values_text(values) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-class YouAreTheNetwork:
-    """Paxos with you as the network: deliver, drop or duplicate any message in flight,
-    fire timers, crash and restart acceptors.  Can you make two values chosen?
+class NetworkGame:
+    """The machinery of "you are the network", for any system of nodes: a controlled
+    ``Simulation`` with the checker's network, a list of the enabled actions, buttons that
+    do, drop, undo and reset, an indicator, a table of node states and a diagram.  A
+    subclass says what the nodes are (``__init__`` passes them here), how timers read
+    (``_timer_label``), what the indicator says (``status``, ``broken``) and what the table
+    shows (``state_rows``)."""
 
-    acceptors, proposers, values, max_ballots: as for ``paxos_system`` (max_ballots None:
-    proposers never run out of numbers).  proposer, acceptor: classes to use instead of
-    Paxos's own (a variant to attack)."""
+    HELP = ""
+    NAME = "You are the network"
 
-    def __init__(self, acceptors: int = 3, proposers: int = 2, values=None,
-                 proposer=Proposer, acceptor=Acceptor, max_ballots: int | None = None):
-        whole_number("acceptors", acceptors, 1, MAX_ACCEPTORS)   # a list you can read
-        whole_number("proposers", proposers, 1, MAX_PROPOSERS)
-        nodes = paxos_system(acceptors=acceptors, proposers=proposers, learners=1,
-                             values=values, max_ballots=max_ballots,
-                             start_after=[0] * proposers, acceptor=acceptor, proposer=proposer)
-        a_ids = tuple(n.id for n in nodes if isinstance(n, Acceptor))
+    def __init__(self, nodes, crashable):
         self.controls = Controls(drop=True, duplicate=True, max_crashes=MAX_CRASHES,
-                                 crashable=a_ids, restart=True)
+                                 crashable=tuple(crashable), restart=True)
         self.sim = Simulation(nodes, controls=self.controls)
         self._start = self.sim.steps        # the nodes' start steps: undo stops here
         self._entries = []
 
-        self.help = widgets.HTML(HELP)
+        self.help = widgets.HTML(self.HELP)
         self.status_line = widgets.HTML()
         self.list = widgets.Select(options=[], rows=LIST_ROWS, description="",
                                    layout=widgets.Layout(width="30em"))
@@ -129,6 +127,22 @@ class YouAreTheNetwork:
                                                    self.reset_button])]),
             self.message, self.table, self.diagram])
         self.refresh()
+
+    # ---- what a subclass says about its system --------------------------------------------
+    def status(self) -> str:
+        """The indicator, as text."""
+        raise NotImplementedError
+
+    def broken(self) -> bool:
+        """Whether the indicator shows a broken property (red)."""
+        raise NotImplementedError
+
+    def state_rows(self) -> list:
+        """(node, role, what it holds) for the table."""
+        raise NotImplementedError
+
+    def _timer_label(self, action: Fire) -> str:
+        return f"{action.node}: timer {short_label(action.timer, limit=40)} fires"
 
     # ---- what the list shows ------------------------------------------------------------
     def actions(self) -> list:
@@ -160,14 +174,6 @@ class YouAreTheNetwork:
         if isinstance(action, Drop):
             return f"drop {what} ({action.dst} is down)"
         return f"deliver {what}"
-
-    def _timer_label(self, action: Fire) -> str:
-        node, timer = self.sim.node(action.node), action.timer
-        if isinstance(timer, Backoff) and isinstance(node, Proposer):
-            return f"{node.id} starts" if node.tries == 0 else f"{node.id} starts again"
-        if isinstance(timer, RetryTimeout):
-            return f"{node.id} times out on ballot {_text(timer.ballot)}"
-        return f"{node.id}: timer {short_label(timer, limit=40)} fires"
 
     # ---- what the buttons call ------------------------------------------------------------
     def do(self, choice, drop: bool = False) -> bool:
@@ -245,44 +251,9 @@ class YouAreTheNetwork:
         self.refresh()
 
     # ---- what the reader sees -------------------------------------------------------------
-    def chosen(self) -> set:
-        """Every value chosen so far (by a majority of acceptors under one number)."""
-        return chosen_values(self.sim.nodes.values())
-
-    def status(self) -> str:
-        """The agreement indicator, as text."""
-        values = sorted(self.chosen(), key=repr)
-        if not values:
-            return "Agreement holds: nothing chosen yet"
-        if len(values) == 1:
-            return f"Agreement holds: chosen: {_text(values[0])}"
-        both = "both" if len(values) == 2 else "all"
-        return f"AGREEMENT BROKEN: {_values_text(values)} {both} chosen"
-
     def performed(self) -> int:
         """How many actions you have done (undo takes one back)."""
         return self.sim.steps - self._start
-
-    def state_rows(self) -> list:
-        """(node, role, what it holds) for the table, in the system's order."""
-        rows = []
-        for node in self.sim.nodes.values():
-            if isinstance(node, Acceptor):
-                role = "acceptor"
-                text = f"promised {_text(node.promised)}; accepted {_text(node.accepted)}"
-            elif isinstance(node, Proposer):
-                role = "proposer"
-                text = (f"wants {_text(node.value)}; ballot {_text(node.ballot)}; "
-                        f"phase {node.phase}")
-            elif isinstance(node, Learner):
-                role = "learner"
-                text = f"learned {_text(node.learned)}"
-            else:
-                role, text = type(node).__name__, ""
-            if node.id in self.sim.crashed:
-                text = "(crashed) " + text
-            rows.append((node.id, role, text))
-        return rows
 
     def refresh(self) -> None:
         """Redraw everything from the simulation: list, buttons, status, table, diagram."""
@@ -297,8 +268,8 @@ class YouAreTheNetwork:
         self._sync_buttons()
         self.undo_button.disabled = self.performed() == 0
         text = self.status()
-        colour = VERMILLION if text.startswith("AGREEMENT BROKEN") else BLUISH_GREEN
-        mark = "⚠ " if text.startswith("AGREEMENT BROKEN") else "✓ "
+        colour = VERMILLION if self.broken() else BLUISH_GREEN
+        mark = "⚠ " if self.broken() else "✓ "
         self.status_line.value = (f"<b style='color:{colour};font-size:14pt'>{mark}"
                                   f"{html.escape(text)}</b>")
         self.table.value = self._table_html()
@@ -335,5 +306,72 @@ class YouAreTheNetwork:
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = "You are the network (Paxos): run this cell in Jupyter to use it."
+        bundle["text/plain"] = f"{self.NAME}: run this cell in Jupyter to use it."
         return bundle
+
+
+class YouAreTheNetwork(NetworkGame):
+    """Paxos with you as the network: deliver, drop or duplicate any message in flight,
+    fire timers, crash and restart acceptors.  Can you make two values chosen?
+
+    acceptors, proposers, values, max_ballots: as for ``paxos_system`` (max_ballots None:
+    proposers never run out of numbers).  proposer, acceptor: classes to use instead of
+    Paxos's own (a variant to attack)."""
+
+    HELP = HELP
+    NAME = "You are the network (Paxos)"
+
+    def __init__(self, acceptors: int = 3, proposers: int = 2, values=None,
+                 proposer=Proposer, acceptor=Acceptor, max_ballots: int | None = None):
+        whole_number("acceptors", acceptors, 1, MAX_ACCEPTORS)   # a list you can read
+        whole_number("proposers", proposers, 1, MAX_PROPOSERS)
+        nodes = paxos_system(acceptors=acceptors, proposers=proposers, learners=1,
+                             values=values, max_ballots=max_ballots,
+                             start_after=[0] * proposers, acceptor=acceptor, proposer=proposer)
+        super().__init__(nodes, [n.id for n in nodes if isinstance(n, Acceptor)])
+
+    def _timer_label(self, action: Fire) -> str:
+        node, timer = self.sim.node(action.node), action.timer
+        if isinstance(timer, Backoff) and isinstance(node, Proposer):
+            return f"{node.id} starts" if node.tries == 0 else f"{node.id} starts again"
+        if isinstance(timer, RetryTimeout):
+            return f"{node.id} times out on ballot {_text(timer.ballot)}"
+        return f"{node.id}: timer {short_label(timer, limit=40)} fires"
+
+    def chosen(self) -> set:
+        """Every value chosen so far (by a majority of acceptors under one number)."""
+        return chosen_values(self.sim.nodes.values())
+
+    def status(self) -> str:
+        """The agreement indicator, as text."""
+        values = sorted(self.chosen(), key=repr)
+        if not values:
+            return "Agreement holds: nothing chosen yet"
+        if len(values) == 1:
+            return f"Agreement holds: chosen: {_text(values[0])}"
+        both = "both" if len(values) == 2 else "all"
+        return f"AGREEMENT BROKEN: {_values_text(values)} {both} chosen"
+
+    def broken(self) -> bool:
+        return len(self.chosen()) > 1
+
+    def state_rows(self) -> list:
+        """(node, role, what it holds) for the table, in the system's order."""
+        rows = []
+        for node in self.sim.nodes.values():
+            if isinstance(node, Acceptor):
+                role = "acceptor"
+                text = f"promised {_text(node.promised)}; accepted {_text(node.accepted)}"
+            elif isinstance(node, Proposer):
+                role = "proposer"
+                text = (f"wants {_text(node.value)}; ballot {_text(node.ballot)}; "
+                        f"phase {node.phase}")
+            elif isinstance(node, Learner):
+                role = "learner"
+                text = f"learned {_text(node.learned)}"
+            else:
+                role, text = type(node).__name__, ""
+            if node.id in self.sim.crashed:
+                text = "(crashed) " + text
+            rows.append((node.id, role, text))
+        return rows

@@ -58,10 +58,17 @@ def step_caption(trace: Trace, step: int) -> str:
 
 
 class TracePlayer:
-    """Step through a trace: play, step back, step forward, a slider over its steps."""
+    """Step through a trace: play, step back, step forward, a slider over its steps.
 
-    def __init__(self, trace: Trace, step: int | None = None, width: float | None = None):
+    states: a function (trace, step) -> HTML that shows the nodes' states under the
+    diagram instead of ``state_table`` (chapter 10 passes a RaftScope-like table)."""
+
+    def __init__(self, trace: Trace, step: int | None = None, width: float | None = None,
+                 states=None):
         self.width = width if width is None else finite_time("width", width)
+        if states is not None and not callable(states):
+            raise ValueError(f"states must be a function (trace, step) -> HTML, got {states!r}")
+        self.states = state_table if states is None else states
         self.slider = widgets.IntSlider(description="step", continuous_update=False,
                                         layout=widgets.Layout(width="60%"))
         self.play = widgets.Play(interval=800, description="play", show_repeat=False)
@@ -116,7 +123,7 @@ class TracePlayer:
             alt = html.escape(fig.alt_text, quote=True)
             self.figure.value = f"<img src='data:image/png;base64,{png}' alt='{alt}' />"
             self.caption.value = f"<pre style='margin:0'>{html.escape(step_caption(self.trace, step))}</pre>"
-            self.table.value = state_table(self.trace, step)
+            self.table.value = self.states(self.trace, step)
             self.message.value = ""
             self.step = step
         except ValueError as exc:

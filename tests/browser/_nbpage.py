@@ -18,7 +18,7 @@ UNRENDERED = re.compile(
     r"run this cell in Jupyter", re.M)
 
 # Course widgets a cell may display as its result (constructed in the cell's last line).
-WIDGET_CALL = re.compile(r"\b(TracePlayer|FaultPanel|\w+Explorer|LongRun|YouAreTheNetwork|interact)\(")
+WIDGET_CALL = re.compile(r"\b(TracePlayer|FaultPanel|\w+Explorer|LongRun|YouAreTheNetwork|RaftNetwork|interact)\(")
 
 
 def code_cells(notebook: str) -> list[str]:

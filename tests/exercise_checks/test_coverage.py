@@ -11,7 +11,8 @@ from replib import exercises
 from . import __path__ as here
 
 CODE_CHECKS = {"check_fencing", "check_patient_participant", "check_choose_value",
-               "check_fixed_acceptor", "check_chubby_next", "check_fill_gaps"}
+               "check_fixed_acceptor", "check_chubby_next", "check_fill_gaps",
+               "check_vote_rule", "check_commit_rule"}
 
 
 def all_cases() -> dict:
