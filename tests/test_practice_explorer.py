@@ -203,3 +203,17 @@ def test_the_figures_read_at_a_glance(monkeypatch):
     for scenario in SCENARIOS:
         e.scenario.value = scenario
         assert e.message.value == "" and e.update() is True
+
+
+def test_every_clock_drifts_when_asked():
+    """drift draws every clock's rate from the run's seed: the times move off the whole
+    numbers, a value beyond 0.5 is refused in the panel, and the next good one works."""
+    e = PracticeExplorer(reads="lease", drift=0.01)
+    assert "c2's write of 'b' was acknowledged at t=30.0866" in e.summary.value
+    e.drift.value = 0.9
+    assert "every clock&#x27;s drift must be a finite number from 0 to 0.5" in e.message.value
+    e.drift.value = 0.0
+    assert e.message.value == ""
+    assert "acknowledged at t=30;" in e.summary.value
+    with pytest.raises(ValueError, match="drift"):
+        PracticeExplorer(drift=-0.1)

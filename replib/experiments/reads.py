@@ -236,3 +236,37 @@ def lease_runs(seeds=range(1000), drift: float = 0.01, progress: bool = False,
         if not linearizable_kv(sim.trace.history()):
             bad_history.append(seed)
     return SeededRuns(len(seeds), bad_slots, bad_history)
+
+
+def flapping_cost(every: float | None, lease: float | None = None, cut_for: float = 6.0,
+                  until: float = 150.0, seed: int = 0) -> dict:
+    """A flapping leader: every ``every`` time units (None: never) whoever leads is cut off
+    from everyone for ``cut_for``, long enough for the others to elect a new leader, then
+    the network heals.  A client writes one value after another (resending after 2).
+    Returns the writes acknowledged by ``until``, how many times the leader changed, and
+    the phase-1 messages (Prepare, Promise, Reject) sent.  lease: as in ``failover_gap``."""
+    finite_time("until", until)
+    finite_time("cut_for", cut_for)
+    if every is not None:
+        finite_time("every", every)
+        if every <= cut_for:
+            raise ValueError(f"every must be longer than cut_for ({cut_for:g}), got {every:g}")
+    reads = "log" if lease is None else "lease"
+    nodes = _system(reads, [("write", "x", i) for i in range(1000)], lease, heartbeat=1.0,
+                    timeout=3.0, client_timeout=2.0)
+    sim = Simulation(nodes, network=Network(Constant(1.0)), seed=seed, record_states=False)
+    leaders, t = [], 0.0
+    while every is not None and t + every < until:
+        t += every
+        sim.run(until=t)
+        leader = next((r for r in ("r1", "r2", "r3") if sim.nodes[r].role == "leader"), None)
+        leaders.append(leader)
+        if leader is not None:
+            sim.apply(partition([leader]))
+        sim.run(until=t + cut_for)
+        sim.apply(heal())
+    sim.run(until=until)
+    counts = sim.trace.message_counts()
+    return {"writes": sum(op.response is not None for op in sim.trace.history()),
+            "leaders cut off": sum(leader is not None for leader in leaders),
+            "phase-1 messages": sum(counts.get(t, 0) for t in ("Prepare", "Promise", "Reject"))}

@@ -444,25 +444,28 @@ def decided_under_new(s) -> bool:
 
 def change_run(seed: int = 0, alpha: int = 1, writes: int = 4, faults=None, loss: float = 0.0,
                duplicate: float = 0.0, until: float = 80.0, replica=AlphaWindow,
-               record_states: bool = False):
+               record_states: bool = False, drift: float = 0.0, reads: bool = False):
     """Simulate the safe change from r1 ... r3 to r1 ... r5 while c1 writes: the client
     "admin" asks r1 for the change at time 0, c1 sends ``writes`` writes; r1 leads first,
     r1 ... r3 may lead; heartbeats every 1.0 (they bring r4 and r5 up to date), latency
     uniform in [0.5, 1.5].  faults: default, r1 crashes at 3 and restarts at 12 (r2 takes
     over).  replica: ``AlphaWindow`` or another ``MemberReplica`` class.  record_states: keep
-    node states in the trace (for diagrams' badges).  Returns the Simulation, run."""
+    node states in the trace (for diagrams' badges).  drift: each clock's rate drawn within
+    1 +- drift (timers run on those clocks).  reads: c1 reads x after each write.  Returns the
+    Simulation, run."""
     from ..faults import crash, restart
     from ..network import Network, Uniform
     from ..sim import Simulation
     five = tuple(replica_ids(5))
-    ops = [("write", "x", i) for i in range(1, writes + 1)]
+    ops = [op for i in range(1, writes + 1)
+           for op in ([("write", "x", i), ("read", "x")] if reads else [("write", "x", i)])]
     nodes = membership_system(3, 5, replica, alpha, leaders=("r1", "r2", "r3"),
                               max_ballots=None, heartbeat=1.0, client_timeout=5.0,
                               clients=[(ADMIN, "r1", [("config", five)]), ("c1", "r1", ops)])
     if faults is None:
         faults = [crash("r1", at=3.0), restart("r1", at=12.0)]
     sim = Simulation(nodes, network=Network(Uniform(0.5, 1.5), loss=loss, duplicate=duplicate),
-                     faults=faults, seed=seed, record_states=record_states)
+                     faults=faults, seed=seed, record_states=record_states, drift=drift)
     sim.run(until=until)
     return sim
 
@@ -480,19 +483,26 @@ def random_change_faults(seed: int) -> list:
             crash(who, at=at2), restart(who, at=at2 + rng.uniform(1, 6))]
 
 
-def random_changes(seeds, replica=AlphaWindow) -> dict:
+def random_changes(seeds, replica=AlphaWindow, drift: float = 0.0, reads: bool = False) -> dict:
     """The change 3 -> 5 under many seeds, 10 % loss, 5 % duplication and two crashes each
     (``random_change_faults``), 60 time units: in how many runs replicas disagreed on a
-    slot, the change was applied, and every operation was answered."""
+    slot, the change was applied, and every operation was answered.  drift, reads: as in
+    ``change_run``; with reads, also how many client histories were not linearizable."""
+    from ..history import linearizable_kv
     from ..protocols.multipaxos import all_answered
     out = {"runs": 0, "slot disagreements": 0, "change applied": 0, "all answered": 0}
+    if reads:
+        out["not linearizable"] = 0
     for seed in seeds:
         sim = change_run(seed, faults=random_change_faults(seed), loss=0.1, duplicate=0.05,
-                         until=60, replica=replica)
+                         until=60, replica=replica, drift=drift, reads=reads)
         out["runs"] += 1
         out["slot disagreements"] += not slot_agreement(sim)
         out["change applied"] += change_slot(sim) is not None
         out["all answered"] += all_answered(sim)
+        if reads:
+            history = [op for op in sim.trace.history() if op.client != ADMIN]
+            out["not linearizable"] += not linearizable_kv(history)
     return out
 
 

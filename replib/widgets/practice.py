@@ -36,6 +36,7 @@ REJOINS = {"as if new": "plain", "after recovering from a majority": "recovering
 # keywords and the boxes, so both refuse the same values; the highs keep every run short
 LIMITS = {"lease": ("the lease length", 1.0, 60.0),
           "r1_clock_rate": ("r1's clock rate", 0.1, 4.0),
+          "drift": ("every clock's drift", 0.0, 0.5),
           "read_at": ("c3's read time", 1.0, 50.0),
           "r1_back_at": ("the time r1 comes back", 5.0, 50.0)}   # r1 crashes at t=4
 CLOCK_FROM = 6.0        # r1's clock changes rate as the partition starts
@@ -52,7 +53,8 @@ class PracticeExplorer:
     membership change.
 
     reads: "log", "local", "read index" or "lease"; lease: the lease's length; r1_clock_rate:
-    how fast r1's clock runs from t=6 (1: true time); read_at: when c3 reads from r1.
+    how fast r1's clock runs from t=6 (1: true time); drift: every clock's rate drawn within
+    1 +- drift (the lease assumes 1 %); read_at: when c3 reads from r1.
     rejoin: how r2 rejoins after losing its disk ("as if new" or "after recovering from a
     majority"); r1_back_at: when r1 comes back.  seed, alpha (1 to 3) and r1_crashes (at 3,
     back at 12) for the membership change."""
@@ -60,11 +62,12 @@ class PracticeExplorer:
     def __init__(self, scenario: str = READS_SCENARIO, reads: str = "local",
                  lease: float = 20.0, r1_clock_rate: float = 1.0, read_at: float = 34.0,
                  rejoin: str = "as if new", r1_back_at: float = 30.0, seed: int = 0,
-                 alpha: int = 1, r1_crashes: bool = True):
+                 alpha: int = 1, r1_crashes: bool = True, drift: float = 0.0):
         choice("scenario", scenario, SCENARIOS)
         choice("reads", reads, tuple(READS))
         choice("rejoin", rejoin, tuple(REJOINS))
         for keyword, value in (("lease", lease), ("r1_clock_rate", r1_clock_rate),
+                               ("drift", drift),
                                ("read_at", read_at), ("r1_back_at", r1_back_at)):
             number(keyword, value, *LIMITS[keyword][1:])
         integer("seed", seed)
@@ -81,6 +84,8 @@ class PracticeExplorer:
                                                            f"t={CLOCK_FROM:g}")
         self.read_at = widgets.FloatText(value=read_at, step=1, description="c3 reads at t=",
                                          style=WIDE)
+        self.drift = widgets.FloatText(value=drift, step=0.01, style=WIDE,
+                                       description="every clock's drift (the lease assumes 0.01)")
         self.rejoin = widgets.Dropdown(options=list(REJOINS), value=rejoin, style=WIDE,
                                        description="r2 rejoins", layout={"width": "26em"})
         self.r1_back_at = widgets.FloatText(value=r1_back_at, step=1, style=WIDE,
@@ -98,12 +103,14 @@ class PracticeExplorer:
         self.summary = widgets.HTML()
         self.diagram = widgets.HTML()
         self.history = widgets.HTML()
-        for w in (self.scenario, self.reads, self.lease, self.r1_clock_rate, self.read_at,
+        for w in (self.scenario, self.reads, self.lease, self.r1_clock_rate, self.drift,
+                  self.read_at,
                   self.rejoin, self.r1_back_at, self.seed, self.alpha, self.r1_crashes):
             w.observe(lambda _: self.update(), names="value")
         self.sections = {
             READS_SCENARIO: widgets.VBox([widgets.HBox([self.reads, self.lease]),
-                                          widgets.HBox([self.r1_clock_rate, self.read_at])]),
+                                          widgets.HBox([self.r1_clock_rate, self.read_at]),
+                                          self.drift]),
             LOST_DISK: widgets.VBox([widgets.HBox([self.rejoin, self.r1_back_at])]),
             MEMBERSHIP: widgets.VBox([widgets.HBox([self.seed, self.alpha, self.r1_crashes]),
                                       self.naive_button, self.checker])}
@@ -149,9 +156,11 @@ class PracticeExplorer:
         reads = self.reads.value
         lease = self._box("lease") if reads == "lease" else None     # (greyed out otherwise)
         rate, read_at = self._box("r1_clock_rate"), self._box("read_at")
+        drift = self._box("drift")
         faults = [clock("r1", rate=rate, at=CLOCK_FROM)] if rate != 1 else []
         until = max(60.0, read_at + PAST)
-        run = read_after_partition(reads, faults, lease=lease, read_at=read_at, until=until)
+        run = read_after_partition(reads, faults, drift=drift, lease=lease, read_at=read_at,
+                                   until=until)
         read, write = run.read, run.write
         if read.response is None:
             got = f"<b>c3's read got no answer</b> by t={until:g}"
