@@ -120,6 +120,19 @@ def _path(model, actions, states) -> Path:
     return Path(actions, states, model)
 
 
+def path_from(model, parents, state, view) -> Path:
+    """The path to ``state`` that a breadth-first search recorded in ``parents``
+    (state -> (parent, action), None at the start), states shown through ``view``."""
+    actions, states = [], [state]
+    link = parents[state]
+    while link is not None:
+        state, action = link
+        actions.append(action)
+        states.append(state)
+        link = parents[state]
+    return _path(model, actions[::-1], [view(s) for s in reversed(states)])
+
+
 def _steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
@@ -194,14 +207,7 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
     bar = _progress_bar() if progress else None
 
     def path_to(state):
-        actions, states = [], [state]
-        link = parents[state]
-        while link is not None:
-            state, action = link
-            actions.append(action)
-            states.append(state)
-            link = parents[state]
-        return _path(model, actions[::-1], [view(s) for s in reversed(states)])
+        return path_from(model, parents, state, view)
 
     # properties that must be asked in every state (the others: once per node states)
     every_state = [name for name, prop in {**invariants, **goals}.items()

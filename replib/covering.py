@@ -39,7 +39,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from .check import Goal, Result, _path, _progress_bar, about_nodes_only, explore
+from .check import Goal, Result, _progress_bar, about_nodes_only, explore, path_from
 
 
 def can_cover(model, invariants, goals, max_depth) -> str | None:
@@ -170,14 +170,7 @@ def _shortest_goal_paths(model, goals, found) -> None:
     frontier = deque()
 
     def path_to(state):
-        actions, states = [], [state]
-        link = parents[state]
-        while link is not None:
-            state, action = link
-            actions.append(action)
-            states.append(state)
-            link = parents[state]
-        return _path(model, actions[::-1], [view(s) for s in reversed(states)])
+        return path_from(model, parents, state, view)
 
     def look(state):
         seen = view(state)

@@ -58,7 +58,6 @@ from .multipaxos import (
     Prepare,
     Promise,
     Replica,
-    _max,
     replica_states,
     slot_agreement,
 )
@@ -139,20 +138,11 @@ class MemberReplica(Replica):
         self.asked = set(promisers)
 
     # ---- phase 1 --------------------------------------------------------------------------
-    def stand(self):
+    def send_prepares(self, first):
         """Rule 1a, to the configuration of the first slot not applied (every slot from
         there on is promised at once; later configurations are asked when needed)."""
-        if self.exhausted():
-            self.follow()
-            return
-        self.ballot = self.ballots.next(_max(self.seen, self.promised), self.index)
-        self.seen = self.ballot
-        self.tries += 1
-        self.role = "candidate"
-        self.promises, self.proposals, self.acks, self.asked = {}, {}, {}, set()
-        self.ask(self.configuration(len(self.log) + 1), len(self.log) + 1)
-        self.cancel_timer(HeartbeatTimer())
-        self.set_timer(LeaderTimeout(), self.wait)
+        self.asked = set()
+        self.ask(self.configuration(first), first)
 
     def on_promise(self, msg, sender):
         if self.role == "follower" or msg.ballot != self.ballot:

@@ -321,10 +321,14 @@ class Replica(Node):
         self.tries += 1
         self.role = "candidate"
         self.promises, self.proposals, self.acks = {}, {}, {}
-        for r in self.replicas:
-            self.send(r, Prepare(self.ballot, len(self.log) + 1))
+        self.send_prepares(len(self.log) + 1)
         self.cancel_timer(HeartbeatTimer())
         self.set_timer(LeaderTimeout(), self.wait)    # no majority by then: stand again
+
+    def send_prepares(self, first):
+        """Rule 1a's messages: Prepare(ballot, first) to every replica."""
+        for r in self.replicas:
+            self.send(r, Prepare(self.ballot, first))
 
     def heard_leader(self, ballot, sender):
         """A sign of life from the holder of ``ballot``: a leader or candidate that meets a
