@@ -17,6 +17,7 @@ import sys
 from itertools import permutations
 
 import pytest
+from test_paxos import Clearing   # misreading (iii) of rule 1b
 
 from replib import Controls
 from replib.check import NodeModel, about_nodes, check, explore
@@ -26,7 +27,7 @@ from replib.protocols.misreadings import (AcceptsAnything, ForgetsItsNumber, For
                                           IgnoresPrepareValue, IgnoresReports,
                                           OverwritesOnEqualPrepare, ValueInPrepare)
 from replib.protocols.multipaxos import MULTIPAXOS_INVARIANTS, all_answered, multipaxos_system
-from replib.protocols.paxos import (PAXOS_INVARIANTS, Acceptor, Promise, agreement,
+from replib.protocols.paxos import (PAXOS_INVARIANTS, agreement,
                                     paxos_system, value_chosen)
 from replib.protocols.replication import replication_system, one_primary_per_epoch
 from replib.protocols.twopc import atomicity, twopc_system
@@ -35,17 +36,6 @@ from replib.symmetry import relabel
 
 ACCEPTORS = ("a1", "a2", "a3")
 TWO = dict(proposers=2, learners=0, max_ballots=1)
-
-
-class Clearing(Acceptor):
-    """test_paxos's misreading (iii): a Prepare equal to the promise wipes what was accepted."""
-
-    def on_prepare(self, msg, sender):
-        if msg.ballot == self.promised:
-            self.accepted = None
-            self.send(sender, Promise(msg.ballot, None))
-        else:
-            super().on_prepare(msg, sender)
 
 
 class Plain:
