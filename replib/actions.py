@@ -59,14 +59,17 @@ class Crash:
 
 @dataclass(frozen=True)
 class Restart:
-    """Restart a crashed node from its stable storage, or (``wiped``) with its disk lost:
-    every field back to its initial value, under its old identity."""
+    """Restart a crashed node from its stable storage; or (``wiped``) with its disk lost:
+    every field back to its initial value, under its old identity; or (``stale``) from an
+    old copy of its disk (``Controls(stale_disks=...)``), which it cannot tell from its own."""
 
     node: str
     wiped: bool = False
+    stale: bool = False
 
     def __str__(self):
-        return f"restart {self.node}" + (" with an empty disk" if self.wiped else "")
+        return f"restart {self.node}" + (" with an empty disk" if self.wiped else
+                                         " from a stale copy of its disk" if self.stale else "")
 
 
 TIMER_MODES = (True, False, "synchronous")
@@ -83,7 +86,11 @@ class Controls:
     in-flight message may go next.
     max_crashes: how many crashes in all; crashable: which nodes may crash (None: any).
     restart: crashed nodes may restart.  wipe: a crashed node may also restart with its
-    disk lost (a replaced disk: ``Restart(node, wiped=True)``).
+    disk lost (a replaced disk: ``Restart(node, wiped=True)``).  stale_disks: {node:
+    {field: value}}, an old copy of a node's disk (its stable fields as a backup taken
+    earlier holds them; fields left out are as at the very start): the node may also
+    restart from it (``Restart(node, stale=True)``).  The checker keeps no history of
+    disks, so the old copy is given here rather than taken during the run.
     timers: True: a pending timer may fire at any moment (an asynchronous system, where a
     timeout says nothing about whether a message is on its way); False: never;
     "synchronous": only when no message to a live node is in flight, the synchronous model
@@ -98,6 +105,7 @@ class Controls:
     restart: bool = True
     timers: bool | str = True
     wipe: bool = False
+    stale_disks: object = ()
 
     def __post_init__(self):
         for name in ("drop", "duplicate", "restart", "wipe"):
@@ -105,6 +113,7 @@ class Controls:
         whole_number("max_crashes", self.max_crashes, 0)
         if self.crashable is not None:
             object.__setattr__(self, "crashable", names("crashable", self.crashable))
+        object.__setattr__(self, "stale_disks", _stale_disks(self.stale_disks))
         if not (isinstance(self.timers, bool) or self.timers == "synchronous"):   # not 1, not 0
             raise ValueError(f"timers must be True, False or 'synchronous', got {self.timers!r}")
         if self.timers == "synchronous" and self.duplicate:
@@ -114,6 +123,25 @@ class Controls:
     def validate(self, ids) -> None:
         if self.crashable is not None:
             names("crashable", self.crashable, known=ids)
+        if self.stale_disks:
+            names("stale_disks", [n for n, _ in self.stale_disks], known=ids)
+
+    def validate_nodes(self, nodes) -> None:
+        """Each stale disk names only stable fields of its node."""
+        by_id = {n.id: n for n in nodes}
+        for node_id, fields in self.stale_disks:
+            stable = tuple(type(by_id[node_id]).stable)
+            wrong = [name for name, _ in fields if name not in stable]
+            if wrong:
+                raise ValueError(f"stale_disks[{node_id!r}] names {wrong}, which "
+                                 f"{'is' if len(wrong) == 1 else 'are'} not on "
+                                 f"{type(by_id[node_id]).__name__}'s disk; its stable fields "
+                                 f"are {list(stable)}")
+
+    def stale_disk(self, node_id) -> dict:
+        """The old copy of ``node_id``'s disk, as fresh (thawed) field values."""
+        from .state import thaw
+        return {name: thaw(value) for name, value in dict(self.stale_disks)[node_id]}
 
     def timers_may_fire(self, deliverable) -> bool:
         """May timers fire now?  ``deliverable``: the receivers of the messages in flight
@@ -142,4 +170,21 @@ class Controls:
             actions.extend(Restart(n) for n in ids if n in crashed)
         if self.wipe:
             actions.extend(Restart(n, wiped=True) for n in ids if n in crashed)
+        if self.stale_disks:
+            old = {n for n, _ in self.stale_disks}
+            actions.extend(Restart(n, stale=True) for n in ids if n in crashed and n in old)
         return actions
+
+
+def _stale_disks(value) -> tuple:
+    """{node: {field: value}} as a hashable, sorted tuple of (node, ((field, frozen), ...))."""
+    from .state import freeze
+    if isinstance(value, tuple) and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        value = {n: dict(f) for n, f in value}          # already in this form
+    if not isinstance(value, dict) or not all(
+            isinstance(n, str) and isinstance(f, dict) and all(isinstance(k, str) for k in f)
+            for n, f in value.items()):
+        raise ValueError(f"stale_disks must map node ids to {{field: value}} dicts, e.g. "
+                         f"{{'r2': {{'promised': None}}}}; got {value!r}")
+    return tuple(sorted((n, tuple(sorted((k, freeze(v)) for k, v in f.items())))
+                        for n, f in value.items()))

@@ -18,12 +18,118 @@ message and seeing that nothing changes.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from .actions import Controls
 from .nodemodel import NodeModel, SystemState  # noqa: F401  (the adapter for node systems)
+
+# --------------------------------------------------------------------------------------
+# Limits: a search that cannot finish stops cleanly and says what to bound
+# --------------------------------------------------------------------------------------
+
+#: How many states a search finds before it stops, when ``max_states`` is None.  A model
+#: with no end (Paxos with ``max_ballots=None``) would otherwise fill the memory; two
+#: million node states take about 1 to 2 GB.  Pass ``max_states=math.inf`` for no limit.
+DEFAULT_MAX_STATES = 2_000_000
+
+
+class Limits:
+    """The state and time limits of one search, and the note that says which one stopped
+    it and what to do about it."""
+
+    def __init__(self, max_states=None, max_seconds=None, hint: str = ""):
+        if max_states is not None and not (max_states == math.inf or (
+                isinstance(max_states, int) and not isinstance(max_states, bool)
+                and max_states >= 1)):
+            raise ValueError(f"max_states must be None or a whole number >= 1, got "
+                             f"{max_states!r} (None: the default limit, "
+                             f"{DEFAULT_MAX_STATES:,} states; math.inf: no limit)")
+        if max_seconds is not None and (
+                isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                or not math.isfinite(max_seconds) or max_seconds <= 0):
+            raise ValueError(f"max_seconds must be a number of seconds > 0 (or None: no time "
+                             f"limit), got {max_seconds!r}")
+        self.chosen = max_states is not None          # the caller picked the state limit
+        self.states = DEFAULT_MAX_STATES if max_states is None else max_states
+        self.seconds = max_seconds
+        self.deadline = None if max_seconds is None else time.perf_counter() + max_seconds
+        self.hint = hint
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.perf_counter() >= self.deadline
+
+    def note(self, why: str, then: str = "incomplete") -> str:
+        """why: "states" or "time"."""
+        if why == "time":
+            return (f"stopped at the time limit ({self.seconds:g} s): {then}; pass a larger "
+                    f"max_seconds to look further")
+        note = f"stopped at the state limit ({self.states:,} states): {then}"
+        if not self.chosen:       # the default stopped it: say what to bound
+            note += (f". {self.hint}Bound the model, or pass max_states (math.inf: no "
+                     f"limit) to look further")
+        return note
+
+
+def model_hint(model) -> str:
+    """What to bound in a node model that reached the default limit: its nodes' ``max_...``
+    settings left at None, and a lossy network that could duplicate instead."""
+    hints = []
+    unbounded = sorted({f"{name}=None" for node in getattr(model, "_blueprint", ())
+                        for name, value in vars(node).items()
+                        if name.startswith("max_") and value is None})
+    if unbounded:
+        hints.append(f"{', '.join(unbounded)} leaves no end to the states (give it a number, "
+                     f"e.g. {unbounded[0].split('=')[0]}=2). ")
+    controls = getattr(model, "controls", None)
+    if controls is not None and controls.drop:
+        hints.append("drop=True multiplies the states; duplicate=True covers loss with fewer "
+                     "(a message in a duplicating network may also never arrive). ")
+    return "".join(hints)
+
+
+# --------------------------------------------------------------------------------------
+# The model's contract
+# --------------------------------------------------------------------------------------
+
+CONTRACT = ("a model has init_states(), returning a list of states, and successors(state), "
+            "yielding (action, next state) pairs; states are hashable")
+
+
+def initial_states(model) -> list:
+    """The model's initial states, or a ValueError that states the contract."""
+    if not (hasattr(model, "init_states") and hasattr(model, "successors")):
+        raise ValueError(f"model needs init_states() and successors(state) methods: {CONTRACT}")
+    got = model.init_states()
+    if got is None or isinstance(got, (str, bytes)) or not hasattr(got, "__iter__"):
+        raise ValueError(f"init_states() must return a list of states, got {got!r}: {CONTRACT}")
+    states = list(got)
+    for state in states:
+        hashable(state)
+    return states
+
+
+def hashable(state):
+    try:
+        hash(state)
+    except TypeError:
+        raise ValueError(f"states must be hashable (tuples, frozensets, numbers, strings), so "
+                         f"the search can remember them; got {state!r} "
+                         f"({type(state).__name__})") from None
+    return state
+
+
+def pairs(model, state):
+    """``model.successors(state)``, checked against the contract as they come."""
+    for step in model.successors(state):
+        if not (isinstance(step, tuple) and len(step) == 2):
+            raise ValueError(f"successors(state) must yield (action, next state) pairs; from "
+                             f"{state!r} it gave {step!r}: {CONTRACT}")
+        hashable(step[1])
+        yield step
+
 
 # --------------------------------------------------------------------------------------
 # The generic explorer
@@ -162,14 +268,15 @@ def _named(props, what):
 
 
 def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
-            progress=True) -> Result:
+            progress=True, max_seconds=None) -> Result:
     """Visit every state reachable from the model's initial states, breadth-first.
 
     invariants: {name: predicate} that must hold in every state ("always"); the search
     stops at the first state where one fails and reports a shortest path to it.
     goals: {name: predicate} that should hold in some state ("sometimes").
     max_depth: explore no deeper than this many steps.  max_states: stop cleanly after
-    finding this many states (the result then says it is incomplete).
+    finding this many states (None: ``DEFAULT_MAX_STATES``; math.inf: no limit), and
+    max_seconds after that many seconds; the result then says it is incomplete and why.
     progress: show a progress bar when the search takes more than a second.
 
     A model may offer ``expand(state, asleep)`` (NodeModel does): the successors without
@@ -182,14 +289,14 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
     States, transitions, depths and shortest paths come out exactly as without it.
     """
     if not (hasattr(model, "init_states") and hasattr(model, "successors")):
-        raise ValueError("model needs init_states() and successors(state) methods")
+        raise ValueError(f"model needs init_states() and successors(state) methods: {CONTRACT}")
     invariants = _named(invariants, "invariants")
     goals = _named(goals, "goals")
-    for name, value in (("max_depth", max_depth), ("max_states", max_states)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < (0 if name == "max_depth" else 1)):
-            raise ValueError(f"{name} must be None or a whole number "
-                             f"{'>= 0' if name == 'max_depth' else '>= 1'}, got {value!r}")
+    if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, int)
+                                  or max_depth < 0):
+        raise ValueError(f"max_depth must be None or a whole number >= 0, got {max_depth!r}")
+    limits = Limits(max_states, max_seconds, model_hint(model))
+    max_states = limits.states
 
     view = getattr(model, "view", None) or (lambda state: state)
     expand = getattr(model, "expand", None)       # a faster successors(), if the model has one
@@ -234,15 +341,21 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
         frontier.append((state, depth))
         return None
 
-    for state in model.init_states():
+    for state in initial_states(model):
         if state not in parents:
             parents[state] = None
             violation = visit(state, 0)
             if violation:
                 break
 
+    expanded = 0
     while frontier and violation is None and stopped is None:
         state, depth = frontier.popleft()
+        expanded += 1
+        if expanded & 255 == 0 and limits.out_of_time():
+            frontier.appendleft((state, depth))
+            stopped = limits.note("time")
+            break
         sleeping = asleep.pop(state, 0)
         if max_depth is not None and depth >= max_depth:
             continue
@@ -251,7 +364,7 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             skipped, steps = expand(state, sleeping)    # counted, and looked at
             transitions += skipped
         else:
-            steps = [(action, nxt, 0) for action, nxt in model.successors(state)]
+            steps = [(action, nxt, 0) for action, nxt in pairs(model, state)]
         for action, nxt, sleep in steps:
             transitions += 1
             if nxt in parents:
@@ -271,8 +384,8 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             violation = visit(nxt, depth + 1)
             if violation:
                 break
-            if max_states is not None and len(parents) >= max_states:
-                stopped = f"stopped at the state limit ({max_states:,} states): incomplete"
+            if len(parents) >= max_states:
+                stopped = limits.note("states")
                 break
         if (violation or stopped) and expand is not None:
             # the search stopped inside this state: count its transitions up to this one,
@@ -345,7 +458,8 @@ def _one_property(prop, what, default_name):
     return str(name), fn
 
 
-def can_still_reach(model, target, where=None, max_states=None, progress=True) -> Reachability:
+def can_still_reach(model, target, where=None, max_states=None, progress=True,
+                    max_seconds=None) -> Reachability:
     """From every reachable state where ``where`` holds, can a state where ``target`` holds
     still be reached?  (In temporal logic: AG(where -> EF target).)
 
@@ -353,19 +467,18 @@ def can_still_reach(model, target, where=None, max_states=None, progress=True) -
     is blocked only if no sequence of events can ever tell it the outcome.  The search keeps
     the whole state graph, so it suits small configurations.  target, where: functions of
     a state (what ``model.view`` gives), or {name: function} to name them in the summary;
-    where=None means every state.
+    where=None means every state.  max_states, max_seconds: as for ``explore``.
     """
     if not (hasattr(model, "init_states") and hasattr(model, "successors")):
-        raise ValueError("model needs init_states() and successors(state) methods")
+        raise ValueError(f"model needs init_states() and successors(state) methods: {CONTRACT}")
     target_name, target = _one_property(target, "target", "the target")
     if where is None:
         where_name, where = "any state", lambda s: True
     else:
         where_name, where = _one_property(where, "where", "the condition")
         where_name = f"'{where_name}' holds"
-    if max_states is not None and (isinstance(max_states, bool) or not isinstance(max_states, int)
-                                   or max_states < 1):
-        raise ValueError(f"max_states must be None or a whole number >= 1, got {max_states!r}")
+    limits = Limits(max_states, max_seconds, model_hint(model))
+    max_states = limits.states
     view = getattr(model, "view", None) or (lambda state: state)
     index, states, parents, edges = {}, [], [], []
     transitions = 0
@@ -378,18 +491,21 @@ def can_still_reach(model, target, where=None, max_states=None, progress=True) -
         parents.append(link)
         edges.append(())
 
-    for state in model.init_states():
+    for state in initial_states(model):
         if state not in index:
             add(state, None)
     i = 0
     while i < len(states) and not stopped:     # breadth-first: states are numbered in order
+        if i & 255 == 255 and limits.out_of_time():
+            stopped = "time"
+            break
         succ = []
-        for action, nxt in model.successors(states[i]):
+        for action, nxt in pairs(model, states[i]):
             transitions += 1
             j = index.get(nxt)
             if j is None:
-                if max_states is not None and len(states) >= max_states:
-                    stopped = True
+                if len(states) >= max_states:
+                    stopped = "states"
                     break
                 j = len(states)
                 add(nxt, (i, action))
@@ -403,8 +519,7 @@ def can_still_reach(model, target, where=None, max_states=None, progress=True) -
         bar.close()
     if stopped:
         return Reachability(target_name, where_name, len(states), transitions, 0, [], None,
-                            False, f"stopped at the state limit ({max_states:,} states): "
-                                   f"incomplete, so nothing can be said")
+                            False, limits.note(stopped, "incomplete, so nothing can be said"))
     # walk the edges backwards from every target state
     preds = [[] for _ in states]
     for a, succ in enumerate(edges):
@@ -440,14 +555,17 @@ def _progress_bar():
 
 def check(nodes, controls: Controls | None = None, invariants=None, goals=None,
           max_depth=None, max_states=None, progress=True, seed: int = 0,
-          symmetric=None, reduce: bool = False) -> Result:
+          symmetric=None, reduce: bool = False, max_seconds=None) -> Result:
     """Explore a node system exhaustively: ``explore(NodeModel(nodes, controls), ...)``.
 
     symmetric: ids of interchangeable nodes (e.g. Paxos acceptors) to count once per
     renaming (``replib.symmetry``); paths are still reported with the real names.
     reduce: visit only states that no other state covers (``replib.covering``): the same
     verdict and shortest paths, far fewer states, for properties marked ``about_nodes`` on
-    a duplicating network; the count then says how many states were explored."""
+    a duplicating network; the count then says how many states were explored.
+    max_states (None: ``DEFAULT_MAX_STATES``; math.inf: no limit), max_seconds: stop
+    cleanly there; the result says it is incomplete and what to bound."""
+    Limits(max_states, max_seconds)          # bad limits are refused before any work
     model = NodeModel(nodes, controls, seed, symmetric)
     if reduce:
         from .covering import can_cover, explore_covering
@@ -455,5 +573,5 @@ def check(nodes, controls: Controls | None = None, invariants=None, goals=None,
         why_not = can_cover(model, invariants, goals, max_depth)
         if why_not is not None:
             raise ValueError(why_not)
-        return explore_covering(model, invariants, goals, max_states, progress)
-    return explore(model, invariants, goals, max_depth, max_states, progress)
+        return explore_covering(model, invariants, goals, max_states, progress, max_seconds)
+    return explore(model, invariants, goals, max_depth, max_states, progress, max_seconds)

@@ -39,7 +39,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from .check import Goal, Result, _progress_bar, about_nodes_only, explore, path_from
+from .check import (Goal, Limits, Result, _progress_bar, about_nodes_only, explore,
+                    model_hint, path_from)
 
 
 def can_cover(model, invariants, goals, max_depth) -> str | None:
@@ -62,9 +63,11 @@ def can_cover(model, invariants, goals, max_depth) -> str | None:
     return None
 
 
-def explore_covering(model, invariants, goals, max_states=None, progress=True) -> Result:
+def explore_covering(model, invariants, goals, max_states=None, progress=True,
+                     max_seconds=None) -> Result:
     """The covering search (see the module's docstring); the arguments are explore's."""
     started = time.perf_counter()
+    limits = Limits(max_states, max_seconds, model_hint(model))
     view = model.view
     known = set()             # every state met (explored, covered, or waiting)
     groups = {}               # node states -> [[state, waiting?], ...]: those not covered
@@ -74,7 +77,7 @@ def explore_covering(model, invariants, goals, max_states=None, progress=True) -
     checked_nodes = set()
     transitions = explored = covered = 0
     bar = _progress_bar() if progress else None
-    failed = None
+    failed = stopped = None
 
     def add(state):
         """Keep ``state`` unless a kept state covers it; forget the waiting states it
@@ -136,7 +139,11 @@ def explore_covering(model, invariants, goals, max_states=None, progress=True) -
             if failed is not None:
                 break
             add(nxt)
-        if max_states is not None and explored >= max_states:
+        if explored >= limits.states:
+            stopped = limits.note("states")
+            break
+        if explored & 255 == 0 and limits.out_of_time():
+            stopped = limits.note("time")
             break
         if bar is not None and explored - bar.n >= 2000:
             bar.update(explored - bar.n)
@@ -147,15 +154,15 @@ def explore_covering(model, invariants, goals, max_states=None, progress=True) -
 
     if failed is not None:
         # the plain search finds the shortest counterexample (it stops there)
-        return explore(model, invariants, goals, progress=progress)
+        return explore(model, invariants, goals, max_states=max_states, progress=progress,
+                       max_seconds=max_seconds)
     complete = not frontier or all(entry[1] is not True for entry in frontier)
     reached = {name: goals[name] for name, g in found.items() if g.path is not None}
     if reached:
         _shortest_goal_paths(model, reached, found)
     nodes = len(checked_nodes)
     note = (f"every reachable state is covered by one of them; all {nodes:,} combinations "
-            f"of node states checked (reduce=True)" if complete else
-            f"stopped at the state limit ({max_states:,} states): incomplete")
+            f"of node states checked (reduce=True)" if complete else stopped)
     return Result(states=explored, transitions=transitions, max_depth=0, violation=None,
                   goals=found, complete=complete, note=note,
                   seconds=time.perf_counter() - started, covering=True)

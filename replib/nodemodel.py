@@ -119,6 +119,7 @@ class NodeModel:
             raise ValueError(f"controls must be a Controls(...), got {controls!r}")
         self.ids = tuple(n.id for n in nodes)
         self.controls.validate(self.ids)
+        self.controls.validate_nodes(nodes)
         self.seed = seed
         self._blueprint = copy.deepcopy(nodes)
         self._workers = copy.deepcopy(nodes)
@@ -150,7 +151,9 @@ class NodeModel:
         self._crash_pool = tuple((self._index[n], n, Crash(n)) for n in pool)
         self._restarts = tuple((n, Restart(n), "restart") for n in self.ids
                                if self.controls.restart) + tuple(
-            (n, Restart(n, wiped=True), "wiped restart") for n in self.ids if self.controls.wipe)
+            (n, Restart(n, wiped=True), "wiped restart") for n in self.ids if self.controls.wipe
+        ) + tuple((n, Restart(n, stale=True), "stale restart") for n, _ in
+                  self.controls.stale_disks)
         self._state_type = type("SystemState", (SystemState,), {"__slots__": (), "_model": self})
         self._last_nodes = (None, None)     # (node numbers, node states) last read
         self._initial = None
@@ -238,6 +241,10 @@ class NodeModel:
                 effects = node.run_hook("on_restart")
             elif what == "wiped restart":
                 node.load(node._initial)                  # a replaced disk: nothing kept
+                effects = node.run_hook("on_restart")
+            elif what == "stale restart":
+                node.load(node._initial)                  # an old copy of the disk
+                node.__dict__.update(self.controls.stale_disk(node.id))
                 effects = node.run_hook("on_restart")
             else:
                 effects = node.handle(item, sender)

@@ -103,6 +103,7 @@ class Simulation:
                                  f"sim.apply(fault) to make it happen now")
         if controls is not None:
             controls.validate(ids)
+            controls.validate_nodes(nodes)
             if any(f.at is not None or f.kind == "drop" for f in faults):
                 raise ValueError("in controlled mode there is no clock: give faults with "
                                  "when= conditions, or perform Crash/Restart actions yourself")
@@ -587,11 +588,14 @@ class Simulation:
             event = self._fault(crash(action.node))
         else:
             from .faults import restart
-            if action.wiped:                      # the disk is lost before it comes back
+            if action.wiped or action.stale:      # the disk is lost before it comes back
                 node = self.nodes[action.node]
                 node.load(node._initial)
-                self.trace.add(self.now, "wipe", node=node.id,
-                               detail=f"wipe {node.id}'s disk")
+                if action.stale:
+                    node.__dict__.update(self.controls.stale_disk(node.id))
+                self.trace.add(self.now, "restore" if action.stale else "wipe", node=node.id,
+                               detail=f"restore {node.id}'s disk from a stale copy"
+                               if action.stale else f"wipe {node.id}'s disk")
             event = self._fault(restart(action.node))
         self._check_conditions()
         return event

@@ -74,12 +74,34 @@ def test_rejoining_with_an_empty_disk_breaks_agreement_recovering_does_not():
 
 def test_lost_disk_table():
     """An empty disk: broken as if new, safe after recovering; a stale copy (restored from a
-    backup taken before r2 accepted "a") looks like a good disk, and breaks it again."""
+    backup taken before r2 accepted "a") looks like a good disk, and breaks it again;
+    recovering after every restart is safe, but r1 (back at 30) and r2 then both recover,
+    each waiting for the other's answer, so c2's write is never acknowledged."""
     rows = lost_disk_table()
-    assert [(r["r2's disk"], r["r1 slot 1"], r["r2 slot 1"], r["r3 slot 1"],
-             r["slots in disagreement"]) for r in rows] == [
-        ("empty", "a", "b", "b", 1), ("empty", "a", "a", "a", 0),
-        ("a stale copy", "a", "b", "b", 1)]
+    assert [(r["r2's disk"], r["r2 rejoins"], r["r1 slot 1"], r["r2 slot 1"], r["r3 slot 1"],
+             r["acknowledged writes"], r["slots in disagreement"]) for r in rows] == [
+        ("empty", "as if new", "a", "b", "b", "a, b", 1),
+        ("empty", "after recovering", "a", "a", "a", "a, b", 0),
+        ("a stale copy", "after recovering", "a", "b", "b", "a, b", 1),
+        ("a stale copy", "recovers on every restart", "a", "-", "-", "a", 0)]
+
+
+def test_recovering_after_every_restart_can_wait_forever():
+    """AlwaysRecovering: r1 and r2 both recover and a recovering replica does not answer
+    AskState (D2), so neither ever hears from a majority of the others."""
+    sim = lost_disk_run("always", disk="stale", until=300)
+    assert sim.nodes["r1"].recovering and sim.nodes["r2"].recovering
+    assert [op.response for op in sim.trace.history() if op.client == "c2"] == [None]
+
+
+def test_an_always_recovering_replica_recovers_after_a_plain_restart_too():
+    from replib.protocols.lost_disk import AlwaysRecovering
+    r2 = attached(multipaxos_system(heartbeat=None, replica=AlwaysRecovering))["r2"]
+    r2.run_hook("on_start")
+    r2.crash_reset()
+    assert plain(r2.run_hook("on_restart")) == [
+        ("send", "r1", AskState()), ("send", "r3", AskState()), ("set", AskAgain(), 4.0)]
+    assert r2.recovering
 
 
 def test_the_checker_restarts_a_node_with_an_empty_disk():
@@ -96,9 +118,44 @@ def test_the_checker_restarts_a_node_with_an_empty_disk():
     assert safe.complete and safe.violation is None and safe.states == 1_848
 
 
+def test_the_checker_restarts_a_node_from_a_stale_copy_of_its_disk():
+    """Controls(stale_disks={"r2": {...}}): the old copy looks used (fresh cleared), so
+    RecoveringReplica trusts it and agreement breaks, by the same 12 steps as an empty disk
+    breaks the plain replica; AlwaysRecovering is safe in every reachable state."""
+    from replib.experiments.lost_disk import lost_disk_check
+    trusting = lost_disk_check("recovering", disk="stale")
+    assert (trusting.states, len(trusting.violation.path)) == (357, 12)
+    steps = [str(a) for a in trusting.violation.path.actions]
+    assert steps[4:6] == ["crash r2", "restart r2 from a stale copy of its disk"]
+    trace = trusting.violation.path.trace()
+    assert [e.detail for e in trace.events if e.kind == "restore"] == [
+        "restore r2's disk from a stale copy"]
+    assert len(trace.steps) == 4 + 12            # each node's start, then the 12 actions
+    doubting = lost_disk_check("always", disk="stale")
+    assert doubting.complete and doubting.violation is None and doubting.states == 1_848
+
+
+def test_a_stale_disk_names_only_stable_fields():
+    import pytest
+    from replib.actions import Controls
+    from replib.check import check
+    from replib.experiments.lost_disk import lost_disk_scenario
+    with pytest.raises(ValueError, match=r"stale_disks\['r2'\] names \['recovering'\], which is not "
+                                         r"on RecoveringReplica's disk"):
+        check(lost_disk_scenario("recovering"),
+              Controls(duplicate=True, max_crashes=1, stale_disks={"r2": {"recovering": True}}))
+    with pytest.raises(ValueError, match="stale_disks must map node ids"):
+        Controls(stale_disks=["r2"])
+    with pytest.raises(ValueError, match="stale_disks"):
+        Controls(stale_disks={"r9": {}}).validate(("r1", "r2"))
+
+
 def test_wipe_is_an_action_only_when_allowed():
     from replib.actions import Controls, Restart
     ids, crashed = ("r1", "r2"), {"r2"}
     assert Restart("r2", wiped=True) not in Controls(max_crashes=1).enabled(ids, [], [], crashed, 1)
     assert Controls(wipe=True, restart=False).enabled(ids, [], [], crashed, 1) == [
         Restart("r2", wiped=True)]
+    assert Controls(restart=False, stale_disks={"r2": {}}).enabled(ids, [], [], crashed, 1) == [
+        Restart("r2", stale=True)]
+    assert Controls(restart=False, stale_disks={"r1": {}}).enabled(ids, [], [], crashed, 1) == []

@@ -110,6 +110,21 @@ def test_when_r1_comes_back_matters_to_the_recovering_replica():
     assert "comes back at t=10" in e.diagram.value and "0 slots in disagreement" in text(e)
 
 
+def test_a_stale_copy_fools_recovery_and_distrusting_every_disk_waits_forever():
+    """A stale copy looks used, so RecoveringReplica trusts it and agreement breaks;
+    recovering after every restart keeps agreement, but r1 (back at 30) and r2 both recover
+    and wait for each other, which the summary says."""
+    e = PracticeExplorer(scenario=LOST_DISK, disk="a stale copy",
+                         rejoin="after recovering from a majority")
+    assert e.message.value == ""
+    assert "1 slot in disagreement (slot 1: r1 a, r2 b, r3 b)" in text(e)
+    assert "alt='r2 gets a stale copy of its disk at t=6" in e.diagram.value
+    e.rejoin.value = "recovering after every restart"
+    assert text(e) == ("r1's log: a; r2's log: empty; r3's log: empty; acknowledged writes: a; 0 "
+                       "slots in disagreement. Still recovering at t=60: r1, r2 (a "
+                       "recovering replica answers nobody).")
+
+
 # ---- a membership change ---------------------------------------------------------------------
 
 def test_the_membership_change_keeps_agreement():
@@ -180,6 +195,7 @@ def test_a_bad_value_shows_a_message_and_the_next_good_value_works(scenario, con
     ({"scenario": "paxos"}, "unknown scenario 'paxos'; allowed: 'reads after a partition'"),
     ({"reads": "quorum"}, "unknown reads 'quorum'; allowed: 'log', 'local'"),
     ({"rejoin": "new"}, "unknown rejoin 'new'; allowed: 'as if new'"),
+    ({"disk": "old"}, "unknown disk 'old'; allowed: 'an empty disk', 'a stale copy'"),
     ({"lease": 0}, "lease must be a finite number from 1 to 60, got 0"),
     ({"lease": "20"}, "lease must be a finite number"),
     ({"r1_clock_rate": -1}, "r1_clock_rate must be a finite number from 0.1 to 4"),

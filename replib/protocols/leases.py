@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..clients import Reply
+from .membership import AlphaWindow
 from .multipaxos import Replica
 
 
@@ -230,3 +231,47 @@ class LeaseReplica(Replica):
             self.send(msg.client, Reply(msg.seq, self.kv.get(msg.op[1])))
             return
         super().on_request(msg, sender)
+
+
+class LeasedMember(LeaseReplica):
+    """A lease on a log whose configuration changes: mixed in before a membership class
+    (``LeasedAlphaWindow`` below).
+
+    A rival leader must win a majority of the configuration of the slots it would write
+    in; only a lease acknowledged by a majority of *that* configuration stops it.  So a
+    lease round counts only the members of ``lease_members()``, the one configuration of
+    every slot from the first this leader has not applied to as far ahead as its window
+    lets it propose; while a change is on its way those slots have two configurations, the
+    leader holds no lease, and reads go through the log."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lease_config = None  # leader (volatile): the configuration that granted it
+
+    def lease_members(self):
+        first = len(self.log) + 1
+        last = max(first, self.next_slot) + min(self.window, 8)
+        configs = {self.configuration(slot) for slot in range(first, last)}
+        return configs.pop() if len(configs) == 1 and None not in configs else None
+
+    def on_renew_ack(self, msg, sender):
+        if self.role != "leader" or msg.ballot != self.ballot or msg.sent not in self.renew_acks:
+            return
+        acked = self.renew_acks[msg.sent] | {sender}
+        self.renew_acks[msg.sent] = acked
+        members = self.lease_members()
+        if members is not None and len(acked & set(members)) >= len(members) // 2 + 1:
+            end = self.expiry(msg.sent)
+            if self.lease_end is None or self.lease_config != members:
+                self.lease_end, self.lease_config = end, members
+            else:
+                self.lease_end = max(self.lease_end, end)
+
+    def holds_lease(self) -> bool:
+        return super().holds_lease() and self.lease_members() == self.lease_config
+
+
+
+class LeasedAlphaWindow(LeasedMember, AlphaWindow):
+    """Leases and Lamport's alpha window together: chapter 09's reads and membership change
+    in one run (``membership.random_changes(..., replica=LeasedAlphaWindow)``)."""

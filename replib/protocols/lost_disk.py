@@ -22,6 +22,10 @@ Then it recovers before it votes again (the fix of Chandra et al., "Paxos Made L
 The price: while fewer than a majority of the others are up it cannot recover, and it
 cannot help to form a majority either.  The other fix is to rejoin as a *new* member
 through a membership change (section 3 of chapter 09).
+
+A *stale* copy of the disk (a backup restored) has ``fresh`` cleared like any used disk, so
+``RecoveringReplica`` trusts it and votes from its old state.  ``AlwaysRecovering`` trusts
+no disk: it recovers after every restart.
 """
 
 from __future__ import annotations
@@ -114,3 +118,14 @@ class RecoveringReplica(Replica):
     def on_leader_timeout(self, timer):
         if not self.recovering:
             super().on_leader_timeout(timer)
+
+
+class AlwaysRecovering(RecoveringReplica):
+    """A RecoveringReplica that trusts no disk: it recovers (D1 to D3) after *every*
+    restart, so a stale copy, which looks like a good disk, is caught too.  Taking the
+    highest of its own state and a majority's is safe whatever its disk held; the price is
+    that every restart, not only a lost disk, waits for a majority of the others."""
+
+    def on_restart(self):
+        self.fresh = True
+        super().on_restart()

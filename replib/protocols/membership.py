@@ -477,12 +477,16 @@ def random_changes(seeds, replica=AlphaWindow, drift: float = 0.0, reads: bool =
     """The change 3 -> 5 under many seeds, 10 % loss, 5 % duplication and two crashes each
     (``random_change_faults``), 60 time units: in how many runs replicas disagreed on a
     slot, the change was applied, and every operation was answered.  drift, reads: as in
-    ``change_run``; with reads, also how many client histories were not linearizable."""
+    ``change_run``; with reads, also how many client histories were not linearizable, and,
+    for a replica with leases (``leases.LeasedAlphaWindow``), how many reads a leader
+    answered from its lease, with no slot."""
     from ..history import linearizable_kv
     from ..protocols.multipaxos import all_answered
     out = {"runs": 0, "slot disagreements": 0, "change applied": 0, "all answered": 0}
     if reads:
         out["not linearizable"] = 0
+        if hasattr(replica, "holds_lease"):
+            out["reads answered locally"] = 0
     for seed in seeds:
         sim = change_run(seed, faults=random_change_faults(seed), loss=0.1, duplicate=0.05,
                          until=60, replica=replica, drift=drift, reads=reads)
@@ -493,7 +497,17 @@ def random_changes(seeds, replica=AlphaWindow, drift: float = 0.0, reads: bool =
         if reads:
             history = [op for op in sim.trace.history() if op.client != ADMIN]
             out["not linearizable"] += not linearizable_kv(history)
+            if "reads answered locally" in out:
+                out["reads answered locally"] += local_reads(sim, history)
     return out
+
+
+def local_reads(sim, history) -> int:
+    """c1's answered reads that no replica's log holds: answered from a lease.  (c1 numbers
+    its operations 0, 1, 2, ... in the order it invokes them.)"""
+    logged = {command[:2] for r in replica_states(sim) for command in r.log if command != NOOP}
+    return sum(op.op[0] == "read" and op.response is not None and ("c1", seq) not in logged
+               for seq, op in enumerate(o for o in history if o.client == "c1"))
 
 
 def change_slot(s):

@@ -568,7 +568,7 @@ def chosen_in_trace(trace) -> list:
 
 def check_paxos(proposers: int = 2, ballots: int = 1, crashes: int = 0, acceptors: int = 3,
                 proposer=Proposer, acceptor=Acceptor, progress: bool = True, max_states=None,
-                max_depth=None, reduce: bool = False):
+                max_depth=None, reduce: bool = False, max_seconds=None):
     """The chapter's exhaustive check: agreement, validity and "accepted never above
     promised" in every reachable state, and whether a value can be chosen.
 
@@ -582,7 +582,8 @@ def check_paxos(proposers: int = 2, ballots: int = 1, crashes: int = 0, acceptor
     configurations too big to finish.  reduce: explore only the states no other state
     covers (``replib.covering``): the same verdict and shortest paths, far fewer states;
     it checks 2 proposers x 2 numbers with a crash completely (1.5 million states explored
-    instead of tens of millions, in about a minute and a half on a laptop-class core)."""
+    instead of tens of millions, in about two minutes on a laptop-class core).
+    max_states, max_seconds: stop there (see ``replib.check.check``)."""
     from ..actions import Controls
     from ..check import check
     whole_number("crashes", crashes, 0)
@@ -592,5 +593,5 @@ def check_paxos(proposers: int = 2, ballots: int = 1, crashes: int = 0, acceptor
     controls = Controls(duplicate=True, max_crashes=crashes, crashable=ids)
     return check(nodes, controls, invariants=PAXOS_INVARIANTS,
                  goals={"a value is chosen": value_chosen}, progress=progress,
-                 max_states=max_states, max_depth=max_depth,
+                 max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                  symmetric=ids if acceptors > 1 else None, reduce=reduce)

@@ -30,7 +30,9 @@ READS_SCENARIO = "reads after a partition"
 LOST_DISK = "a lost disk"
 MEMBERSHIP = "a membership change"
 SCENARIOS = (READS_SCENARIO, LOST_DISK, MEMBERSHIP)
-REJOINS = {"as if new": "plain", "after recovering from a majority": "recovering"}
+REJOINS = {"as if new": "plain", "after recovering from a majority": "recovering",
+           "recovering after every restart": "always"}
+DISKS = {"an empty disk": "wiped", "a stale copy": "stale"}
 
 # keyword -> (the box's name in the panel, lowest, highest): one table for the constructor's
 # keywords and the boxes, so both refuse the same values; the highs keep every run short
@@ -55,17 +57,21 @@ class PracticeExplorer:
     reads: "log", "local", "read index" or "lease"; lease: the lease's length; r1_clock_rate:
     how fast r1's clock runs from t=6 (1: true time); drift: every clock's rate drawn within
     1 +- drift (the lease assumes 1 %); read_at: when c3 reads from r1.
-    rejoin: how r2 rejoins after losing its disk ("as if new" or "after recovering from a
-    majority"); r1_back_at: when r1 comes back.  seed, alpha (1 to 3) and r1_crashes (at 3,
+    disk: what r2 comes back with at t=6 ("an empty disk" or "a stale copy" restored from a
+    backup taken at t=0.5); rejoin: how r2 rejoins ("as if new", "after recovering from a
+    majority" when its disk is empty, or "recovering after every restart"); r1_back_at:
+    when r1 comes back.  seed, alpha (1 to 3) and r1_crashes (at 3,
     back at 12) for the membership change."""
 
     def __init__(self, scenario: str = READS_SCENARIO, reads: str = "local",
                  lease: float = 20.0, r1_clock_rate: float = 1.0, read_at: float = 34.0,
                  rejoin: str = "as if new", r1_back_at: float = 30.0, seed: int = 0,
-                 alpha: int = 1, r1_crashes: bool = True, drift: float = 0.0):
+                 alpha: int = 1, r1_crashes: bool = True, drift: float = 0.0,
+                 disk: str = "an empty disk"):
         choice("scenario", scenario, SCENARIOS)
         choice("reads", reads, tuple(READS))
         choice("rejoin", rejoin, tuple(REJOINS))
+        choice("disk", disk, tuple(DISKS))
         for keyword, value in (("lease", lease), ("r1_clock_rate", r1_clock_rate),
                                ("drift", drift),
                                ("read_at", read_at), ("r1_back_at", r1_back_at)):
@@ -88,6 +94,8 @@ class PracticeExplorer:
                                        description="every clock's drift (the lease assumes 0.01)")
         self.rejoin = widgets.Dropdown(options=list(REJOINS), value=rejoin, style=WIDE,
                                        description="r2 rejoins", layout={"width": "26em"})
+        self.disk = widgets.Dropdown(options=list(DISKS), value=disk, style=WIDE,
+                                     description="r2 comes back with", layout={"width": "22em"})
         self.r1_back_at = widgets.FloatText(value=r1_back_at, step=1, style=WIDE,
                                             description="r1 comes back at t=")
         self.seed = widgets.IntText(value=seed, description="seed")
@@ -105,13 +113,13 @@ class PracticeExplorer:
         self.history = widgets.HTML()
         for w in (self.scenario, self.reads, self.lease, self.r1_clock_rate, self.drift,
                   self.read_at,
-                  self.rejoin, self.r1_back_at, self.seed, self.alpha, self.r1_crashes):
+                  self.disk, self.rejoin, self.r1_back_at, self.seed, self.alpha, self.r1_crashes):
             w.observe(lambda _: self.update(), names="value")
         self.sections = {
             READS_SCENARIO: widgets.VBox([widgets.HBox([self.reads, self.lease]),
                                           widgets.HBox([self.r1_clock_rate, self.read_at]),
                                           self.drift]),
-            LOST_DISK: widgets.VBox([widgets.HBox([self.rejoin, self.r1_back_at])]),
+            LOST_DISK: widgets.VBox([widgets.HBox([self.disk, self.rejoin]), self.r1_back_at]),
             MEMBERSHIP: widgets.VBox([widgets.HBox([self.seed, self.alpha, self.r1_crashes]),
                                       self.naive_button, self.checker])}
         self._runs = {READS_SCENARIO: self._reads_run, LOST_DISK: self._lost_disk_run,
@@ -185,9 +193,11 @@ class PracticeExplorer:
                          history.draw(run.verdict, title=f"The clients' history: {verdict}")]
 
     def _lost_disk_run(self):
-        """r2 loses its disk at t=6; rejoining as if new lets "b" overwrite a chosen "a"."""
-        rejoin, back = self.rejoin.value, self._box("r1_back_at")
-        sim = lost_disk_run(REJOINS[rejoin], r1_back_at=back, until=back + PAST + 10.0)
+        """r2 loses its disk at t=6 (or gets a stale copy); rejoining as if new lets "b"
+        overwrite a chosen "a"."""
+        rejoin, back, disk = self.rejoin.value, self._box("r1_back_at"), self.disk.value
+        sim = lost_disk_run(REJOINS[rejoin], r1_back_at=back, until=back + PAST + 10.0,
+                            disk=DISKS[disk])
         logs = "; ".join(f"{r}'s log: {_values(sim.nodes[r].log)}" for r in ("r1", "r2", "r3"))
         acked = [op.op[2] for op in sim.trace.history() if op.response is not None]
         split = slot_disagreements(sim)
@@ -196,7 +206,12 @@ class PracticeExplorer:
                         for slot, who in split)
         summary = (f"{logs}; acknowledged writes: {', '.join(acked) or 'none'}; "
                    f"<b>{_count(len(split), 'slot')} in disagreement</b>{where}.")
-        title = f"r2 loses its disk at t=6 and rejoins {rejoin}; r1 comes back at t={back:g}"
+        stuck = [r for r in ("r1", "r2", "r3") if getattr(sim.nodes[r], "recovering", False)]
+        if stuck:
+            summary += (f" Still recovering at t={sim.now:g}: {', '.join(stuck)} (a recovering "
+                        f"replica answers nobody).")
+        lost = "loses its disk" if DISKS[disk] == "wiped" else "gets a stale copy of its disk"
+        title = f"r2 {lost} at t=6 and rejoins {rejoin}; r1 comes back at t={back:g}"
         return summary, [_diagram(sim, title)]
 
     def _membership_run(self):
