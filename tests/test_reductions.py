@@ -26,7 +26,9 @@ from replib.experiments.proposal_numbers import EagerAcceptor, collision_system
 from replib.protocols.misreadings import (AcceptsAnything, ForgetsItsNumber, ForgetsPromise,
                                           IgnoresPrepareValue, IgnoresReports,
                                           OverwritesOnEqualPrepare, ValueInPrepare)
-from replib.protocols.multipaxos import MULTIPAXOS_INVARIANTS, all_answered, multipaxos_system
+from replib.experiments.lost_disk import lost_disk_scenario, stale_copy
+from replib.protocols.multipaxos import (MULTIPAXOS_INVARIANTS, all_answered, multipaxos_system,
+                                         slot_agreement)
 from replib.protocols.paxos import (PAXOS_INVARIANTS, agreement,
                                     paxos_system, value_chosen)
 from replib.protocols.replication import replication_system, one_primary_per_epoch
@@ -130,6 +132,22 @@ CONFIGS = [
      {}, None),
     ("forwarding, loss and a crash", forwarding_system(1),
      Controls(drop=True, duplicate=True, max_crashes=1), {}, {}, None),
+    # a disk lost or stale: a node down is not covered by the same node up, since it may
+    # come back with a different disk
+    ("paxos 2x1, an acceptor wiped", paxos_system(**TWO),
+     Controls(duplicate=True, max_crashes=1, crashable=ACCEPTORS, wipe=True), PAXOS_INVARIANTS,
+     {}, ACCEPTORS),
+    ("lost disk, recovering, wiped", lost_disk_scenario("recovering"),
+     Controls(duplicate=True, max_crashes=1, crashable=("r2",), wipe=True),
+     {"slot agreement": slot_agreement}, {}, None),
+    ("lost disk, recovering, stale copy", lost_disk_scenario("recovering"),
+     Controls(duplicate=True, max_crashes=1, crashable=("r2",),
+              stale_disks={"r2": stale_copy("recovering")}),
+     {"slot agreement": slot_agreement}, {}, None),
+    ("lost disk, always recovering, stale copy", lost_disk_scenario("always"),
+     Controls(duplicate=True, max_crashes=1, crashable=("r2",),
+              stale_disks={"r2": stale_copy("always")}),
+     {"slot agreement": slot_agreement}, {}, None),
 ]
 
 
