@@ -63,7 +63,7 @@ PAXOS = ("check(paxos_system(proposers={proposers}, learners=0, max_ballots={bal
          "progress=False)")
 SYM = ("a1", "a2", "a3")
 CRASH = "Controls(duplicate=True, max_crashes=1, crashable=('a1', 'a2', 'a3'))"
-CHAPTER = "check_paxos({proposers}, {ballots}, 1, reduce=True, progress=False)"
+CHAPTER = "check_paxos({proposers}, {ballots}, {crashes}, reduce=True, progress=False)"
 
 
 def measure(root, model):
@@ -97,8 +97,13 @@ def runs(quick):
          PAXOS.format(proposers=2, ballots=2, controls=CRASH, sym=SYM, limit=target)),
         ("covering: 2x1 + crash, reduce=True (complete)" if quick else
          "covering: 2x2 + crash, reduce=True (ch05, complete)",
-         CHAPTER.format(proposers=2, ballots=1 if quick else 2)),
-    ]
+         CHAPTER.format(proposers=2, ballots=1 if quick else 2, crashes=1)),
+    ] + ([] if quick else [
+        ("covering: 2x2 + 2 crashes, reduce=True (ch05 button)",
+         CHAPTER.format(proposers=2, ballots=2, crashes=2)),
+        ("covering: 3x1 + crash, reduce=True (ch05 button)",
+         CHAPTER.format(proposers=3, ballots=1, crashes=1)),
+    ])
 
 
 def checkout(rev) -> Path:
