@@ -480,6 +480,9 @@ def can_still_reach(model, target, where=None, max_states=None, progress=True,
     limits = Limits(max_states, max_seconds, model_hint(model))
     max_states = limits.states
     view = getattr(model, "view", None) or (lambda state: state)
+    # node models keep the contract by construction; others are checked as they go
+    successors = model.successors if isinstance(model, NodeModel) else (
+        lambda state: pairs(model, state))
     index, states, parents, edges = {}, [], [], []
     transitions = 0
     stopped = False
@@ -500,7 +503,7 @@ def can_still_reach(model, target, where=None, max_states=None, progress=True,
             stopped = "time"
             break
         succ = []
-        for action, nxt in pairs(model, states[i]):
+        for action, nxt in successors(states[i]):
             transitions += 1
             j = index.get(nxt)
             if j is None:
