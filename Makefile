@@ -43,12 +43,11 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(if $(wildcard $(START)),--LabApp.default_url=/lab/tree/$(START),) $(ALLOW_ROOT) $(LAB_ARGS)
 
 # pytest-xdist: one worker per core; --dist loadfile keeps each notebook's cells together and in
-# order on one worker (nbval runs them in one kernel); --no-loadscope-reorder keeps the order of
-# conftest.py (the longest files first). PYTEST_JOBS=0 runs serially (e.g. for --pdb).
+# order on one worker (nbval runs them in one kernel). PYTEST_JOBS=0 runs serially (e.g. for --pdb).
 PYTEST_JOBS ?= auto
 
 test: $(STAMP)
-	$(VPY) -m pytest -n $(PYTEST_JOBS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	$(VPY) -m pytest -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 notebooks: $(STAMP)
 	$(VPY) tools/build_notebooks.py $(NB)
