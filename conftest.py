@@ -6,4 +6,3 @@ checked on every run."""
 import os
 
 os.environ.setdefault("REPLIB_LINT", "1")
-
