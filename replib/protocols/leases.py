@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..clients import Reply
-from .membership import AlphaWindow
+from .membership import AlphaWindow, majority_of
 from .multipaxos import Replica
 
 
@@ -208,9 +208,13 @@ class LeaseReplica(Replica):
             return
         acked = self.renew_acks[msg.sent] | {sender}
         self.renew_acks[msg.sent] = acked
-        if len(acked) >= self.majority:                       # L3
+        if self.grants_lease(acked):                          # L3
             end = self.expiry(msg.sent)
             self.lease_end = end if self.lease_end is None else max(self.lease_end, end)
+
+    def grants_lease(self, acked) -> bool:
+        """L3: do the replicas that acknowledged one round (me included) make a majority?"""
+        return len(acked) >= self.majority
 
     def expiry(self, sent):
         """L3: the lease from a round sent at ``sent`` (my clock) ends here, my clock."""
@@ -249,27 +253,24 @@ class LeasedMember(LeaseReplica):
         self.lease_config = None  # leader (volatile): the configuration that granted it
 
     def lease_members(self):
+        """The one configuration of the slots a rival could write in, or None during a change
+        (a naive class with an unbounded window looks a few slots ahead)."""
         first = len(self.log) + 1
         last = max(first, self.next_slot) + min(self.window, 8)
         configs = {self.configuration(slot) for slot in range(first, last)}
         return configs.pop() if len(configs) == 1 and None not in configs else None
 
-    def on_renew_ack(self, msg, sender):
-        if self.role != "leader" or msg.ballot != self.ballot or msg.sent not in self.renew_acks:
-            return
-        acked = self.renew_acks[msg.sent] | {sender}
-        self.renew_acks[msg.sent] = acked
+    def grants_lease(self, acked) -> bool:
+        """A majority of ``lease_members()``; a lease from another configuration is void."""
         members = self.lease_members()
-        if members is not None and len(acked & set(members)) >= len(members) // 2 + 1:
-            end = self.expiry(msg.sent)
-            if self.lease_end is None or self.lease_config != members:
-                self.lease_end, self.lease_config = end, members
-            else:
-                self.lease_end = max(self.lease_end, end)
+        if members is None or len(acked & set(members)) < majority_of(members):
+            return False
+        if self.lease_config != members:
+            self.lease_end, self.lease_config = None, members
+        return True
 
     def holds_lease(self) -> bool:
         return super().holds_lease() and self.lease_members() == self.lease_config
-
 
 
 class LeasedAlphaWindow(LeasedMember, AlphaWindow):
