@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from replib.faults import crash, heal
+from replib.faults import crash, heal, restart
 from replib.history import linearizable_kv
 from replib.network import Constant, Network
 from replib.protocols.multipaxos import multipaxos_system, slot_agreement
@@ -108,6 +108,48 @@ def test_partitions_cuts_and_heals_happen_on_schedule():
     assert [e.kind for e in trace.events if e.kind in ("partition", "heal")] == \
         ["heal", "partition", "heal"]
     assert linearizable_kv(trace.history())
+
+
+@pytest.mark.parametrize("keep_gaps", [False, True])
+def test_keep_gaps_moves_the_schedule_back_by_what_a_slow_restart_took(keep_gaps):
+    """A restart waits for its process (hundreds of ms: many time units of 5 ms).  By the
+    clock, the heal due one unit after the restart then happens at once; with keep_gaps it
+    still comes one unit after the restart, and so does the end."""
+    faults = [crash("r3", at=2), restart("r3", at=3), heal(at=4)]
+    with Cluster(system(clients=1, ops=4), time_unit=0.005) as cluster:
+        cluster.run(until=6, faults=faults, keep_gaps=keep_gaps)
+        ended = cluster.now
+        log = list(cluster.log)
+    times = {line.split(": ", 1)[1]: float(line[2:].split(":", 1)[0]) for line in log}
+    took = times["restarted r3"] - 3
+    assert took > 5                     # the point of the test: the restart ran late
+    moved = [line for line in log if "the rest of the schedule moves" in line]
+    if keep_gaps:
+        assert times["heal the network"] >= times["restarted r3"] + 0.9
+        assert ended >= 6 + took - 0.5
+        assert len(moved) == 1
+    else:
+        assert times["heal the network"] < times["restarted r3"] + 0.9
+        assert not moved
+
+
+def test_a_run_whose_schedule_missed_its_target_runs_again_at_twice_the_time_unit():
+    """run_test's scenario check: what it reports makes the harness run again, slower, at
+    most ``attempts`` runs in all; the reasons stay with the result."""
+    from replib.runtime.harness import run_test
+    runs = []
+
+    def never_as_planned(trace):
+        runs.append(trace)
+        return [f"run {len(runs)} missed"]
+    run = run_test(system(clients=1, ops=2), until=3, scenario=never_as_planned, attempts=2,
+                   time_unit=0.005)
+    assert len(runs) == 2 and run.stats["time_unit"] == 0.01
+    assert run.reruns == ["at time unit 0.005 s, run 1 missed"]
+    assert "(ran again: at time unit 0.005 s, run 1 missed)" in run.summary()
+    assert run.trace is None
+    with pytest.raises(ValueError, match="attempts"):
+        run_test(system(), attempts=0)
 
 
 def test_loss_duplication_and_delay_come_from_the_network_object():

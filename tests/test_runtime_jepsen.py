@@ -47,9 +47,25 @@ def test_a_replica_that_forgets_its_promise_is_caught(seed):
     Whether a client also reads the divergence depends on real timing (the processes'
     scheduling), so the history verdict is reported, not required."""
     run = multipaxos_test(seed, replica=ForgetsPromise)
-    assert not run.invariants["one command per slot"], run.summary()
+    assert not run.invariants["one command per slot"], run.summary() + "\n" + "\n".join(run.log)
     assert not run.ok
     assert ("not linearizable" in str(run.verdict)) == (not run.linearizable)
+
+
+def test_the_scenario_check_names_a_replica_that_stood_before_the_partition():
+    """The check that makes a real run of NEMESIS repeat: r1 must be the only replica that
+    sent Prepare before t=20.  In the simulator r1 is (seed 0); a run where r2 stood at t=12
+    is named."""
+    from replib.runtime.harness import only_leader_until
+    check = only_leader_until("r1", "Prepare")
+    run = multipaxos_test(0, simulate=True, keep_trace=True)
+    assert check(run.trace) == []
+    early = [e for e in run.trace.events if e.kind == "send" and e.msg_type == "Prepare"
+             and e.time > 20][0]
+    early.time = 12.0
+    assert check(run.trace) == [f"{early.node} stood for election at t=12.0, before the "
+                                f"partition at t=20, so r1 was not the leader the schedule "
+                                f"isolates"]
 
 
 def test_raft_stays_linearizable_under_kills_and_partitions():

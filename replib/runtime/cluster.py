@@ -54,7 +54,9 @@ from .wire import Registry
 _ID = re.compile(r"[A-Za-z0-9_.:-]+")
 _LIVE: "weakref.WeakSet[Cluster]" = weakref.WeakSet()
 _SPAWNED: list = []          # every node process this interpreter started (for the tests)
+DEFAULT_TIME_UNIT = 0.02     # seconds per time unit
 POLL = 0.02                 # seconds between looks at the clock and the processes
+LATE = 1.0                  # time units a fault may finish after its time and still count as on time
 NETWORK_FAULTS = ("partition", "cut", "heal")
 
 
@@ -89,7 +91,7 @@ class Cluster:
     ``Registry.for_nodes(nodes)``).
     """
 
-    def __init__(self, nodes, *, time_unit: float = 0.02, seed: int = 0,
+    def __init__(self, nodes, *, time_unit: float = DEFAULT_TIME_UNIT, seed: int = 0,
                  network: Network | None = None, fsync: bool = True, directory=None,
                  keep_files: bool = False, max_seconds: float = 60.0,
                  max_messages: int = 1_000_000, ports: dict | None = None,
@@ -300,10 +302,14 @@ class Cluster:
         """Time since the start, in time units."""
         return 0.0 if self.epoch is None else (time.monotonic() - self.epoch) / self.time_unit
 
-    def run(self, until: float, faults=(), stop_when=None) -> None:
+    def run(self, until: float, faults=(), stop_when=None, keep_gaps: bool = False) -> None:
         """Let the nodes run until time ``until`` (time units since the start), making each
         fault happen at its ``at=`` time (in order; one that is late happens at once).
-        ``stop_when(cluster)``: stop early once it is true (checked every few ms)."""
+        ``stop_when(cluster)``: stop early once it is true (checked every few ms).
+        ``keep_gaps=True``: a fault that finishes late (a restart waits for its process,
+        which takes longer on a loaded machine) pushes every later fault, and the end, back
+        by as much, so the time between faults is what the schedule says, as a Jepsen
+        nemesis sleeps between its steps."""
         self._running()
         if isinstance(until, bool) or not isinstance(until, (int, float)) or until < 0:
             raise ValueError(f"until must be a time >= 0 (in time units), got {until!r}")
@@ -315,21 +321,29 @@ class Cluster:
                 raise ValueError(f"'{f.describe()}' has no at= time: the runtime has no global "
                                  f"state for when= conditions to read; give at= times")
         faults.sort(key=lambda f: f.at)
+        lag = 0.0                              # time units the schedule has been pushed back
         end = self.epoch + until * self.time_unit
         if end > self.deadline:
             raise ValueError(f"until={until:g} goes past the cluster's hard deadline "
                              f"(max_seconds={self.max_seconds:g} from its creation)")
         while True:
             self._check_processes()
-            while faults and faults[0].at <= self.now:
+            while faults and faults[0].at + lag <= self.now:
+                due = faults[0].at + lag
                 self._apply_due(faults)
+                if keep_gaps and self.now - due > LATE:
+                    lag += self.now - due
+                    end = min(self.epoch + (until + lag) * self.time_unit, self.deadline)
+                    self.log.append(f"t={self.now:.1f}: that took {self.now - due:.1f}; "
+                                    f"the rest of the schedule moves {lag:.1f} later")
             if stop_when is not None and stop_when(self):
                 break
             left = end - time.monotonic()
             if left <= 0:
                 break
             if faults:
-                left = min(left, self.epoch + faults[0].at * self.time_unit - time.monotonic())
+                left = min(left, self.epoch + (faults[0].at + lag) * self.time_unit
+                           - time.monotonic())
             time.sleep(max(0.0, min(POLL, left)))
         while faults:                          # due by the end: still happen, in order
             self._apply_due(faults)
