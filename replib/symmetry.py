@@ -81,6 +81,8 @@ class Symmetry:
         self._nodes = [{} for _ in self.names]
         self._entries = [{} for _ in self.names]
         self._timers = [{} for _ in self.names]
+        self._timer_sets = [{} for _ in self.names]   # timers (a sorted tuple) -> renamed
+        self._crashed = [{} for _ in self.names]      # crashed nodes -> renamed
         self._by_nodes = {}     # node states -> their smallest renaming (see _smallest_nodes)
         self._bytes = [[] for _ in self.names]   # byte position -> byte value -> renamed
 
@@ -144,10 +146,25 @@ class Symmetry:
             for i, where in enumerate(self.moves[p]):
                 new[where] = self._node(p, old_nodes[i])
             nodes = tuple(new)
-        names = self.names[p]
-        return (nodes, self._renamed_flight(p, flight),
-                tuple(sorted([self._timer(p, k) for k in timers])),
-                frozenset(names.get(n, n) for n in crashed), crashes)
+        return (nodes, self._renamed_flight(p, flight), self._renamed_timers(p, timers),
+                self._renamed_crashed(p, crashed), crashes)
+
+    def _renamed_timers(self, p, timers):
+        table = self._timer_sets[p]
+        out = table.get(timers)
+        if out is None:
+            out = table[timers] = tuple(sorted([self._timer(p, k) for k in timers]))
+        return out
+
+    def _renamed_crashed(self, p, crashed):
+        if not crashed:
+            return crashed
+        table = self._crashed[p]
+        out = table.get(crashed)
+        if out is None:
+            names = self.names[p]
+            out = table[crashed] = frozenset(names.get(n, n) for n in crashed)
+        return out
 
     # ---- canonical forms ----------------------------------------------------------------
     def canonical(self, state):
@@ -165,27 +182,43 @@ class Symmetry:
             return state, -1
         if len(ties) == 1:
             return self.rename(state, ties[0], best_nodes), ties[0]
+        # Renamings that give the same nodes: compare the messages in flight first (they
+        # nearly always differ), and rename the rest only for the renamings left.
+        flight, smallest, left = state[1], None, []
+        for p in ties:
+            f = flight if p == -1 else self._renamed_flight(p, flight)
+            if smallest is None or (f != smallest and self._smaller_flight(f, smallest)):
+                smallest, left = f, [p]
+            elif f == smallest:
+                left.append(p)
         best = None
-        for p in ties:       # renamings that give the same nodes: compare the rest
-            candidate = state if p == -1 else self.rename(state, p, best_nodes)
+        for p in left:
+            candidate = state if p == -1 else (best_nodes, smallest,
+                                               self._renamed_timers(p, state[2]),
+                                               self._renamed_crashed(p, state[3]), state[4])
             if best is None or self._smaller(candidate, best[0]):
                 best = (candidate, p)
         return best
+
+    def _smaller_flight(self, a, b) -> bool:
+        """Are the messages in flight a smaller than b (they differ), compared as sorted
+        tuples of numbers?"""
+        if not self.model._set_network:
+            return a < b
+        # As sorted tuples: they agree up to the smallest number in one set but not the
+        # other.  The set holding it is smaller, unless the other set holds nothing larger
+        # (then the other is a prefix of it, and smaller).
+        differ = a ^ b
+        low = differ & -differ
+        holder, other = (a, b) if a & low else (b, a)
+        holder_smaller = other >= low << 1
+        return holder_smaller if holder == a else not holder_smaller
 
     def _smaller(self, a, b) -> bool:
         """Is state a smaller than state b (same nodes)?  Messages in flight compared as
         sorted tuples of numbers, then timers, crashed nodes, crash count."""
         if a[1] != b[1]:
-            if not self.model._set_network:
-                return a[1] < b[1]
-            # As sorted tuples: they agree up to the smallest number in one set but not
-            # the other.  The set holding it is smaller, unless the other set holds nothing
-            # larger (then the other is a prefix of it, and smaller).
-            differ = a[1] ^ b[1]
-            low = differ & -differ
-            holder, other = (a[1], b[1]) if a[1] & low else (b[1], a[1])
-            holder_smaller = other >= low << 1
-            return holder_smaller if holder == a[1] else not holder_smaller
+            return self._smaller_flight(a[1], b[1])
         return (a[2], tuple(sorted(a[3])), a[4]) < (b[2], tuple(sorted(b[3])), b[4])
 
     def _smallest_nodes(self, nodes):
