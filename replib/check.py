@@ -18,6 +18,8 @@ message and seeing that nothing changes.
 
 from __future__ import annotations
 
+import functools
+import gc
 import math
 import time
 from collections import deque
@@ -267,6 +269,24 @@ def _named(props, what):
     return dict(props)
 
 
+def gc_paused(search):
+    """Run ``search`` with Python's cyclic garbage collector paused.  A search keeps
+    millions of tuples alive until it ends, and they hold no reference cycles; the
+    collector would walk all of them again every time it runs, for nothing (measured: a
+    sixth of the covering search's time, with nothing collected).  It resumes afterwards."""
+    @functools.wraps(search)
+    def paused(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return search(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+    return paused
+
+
+@gc_paused
 def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             progress=True, max_seconds=None) -> Result:
     """Visit every state reachable from the model's initial states, breadth-first.
@@ -458,6 +478,7 @@ def _one_property(prop, what, default_name):
     return str(name), fn
 
 
+@gc_paused
 def can_still_reach(model, target, where=None, max_states=None, progress=True,
                     max_seconds=None) -> Reachability:
     """From every reachable state where ``where`` holds, can a state where ``target`` holds

@@ -40,7 +40,7 @@ import time
 from collections import deque
 
 from .check import (Goal, Limits, Result, _progress_bar, about_nodes_only, explore,
-                    model_hint, path_from)
+                    gc_paused, model_hint, path_from)
 
 
 def can_cover(model, invariants, goals, max_depth) -> str | None:
@@ -63,6 +63,7 @@ def can_cover(model, invariants, goals, max_depth) -> str | None:
     return None
 
 
+@gc_paused
 def explore_covering(model, invariants, goals, max_states=None, progress=True,
                      max_seconds=None) -> Result:
     """The covering search (see the module's docstring); the arguments are explore's."""
