@@ -133,9 +133,10 @@ def explore_covering(model, invariants, goals, max_states=None, progress=True,
         skipped, steps = model.expand_saturated(state)
         transitions += skipped + len(steps)
         for action, nxt in steps:
-            if nxt in known:
-                continue
+            size = len(known)
             known.add(nxt)
+            if len(known) == size:    # met before
+                continue
             failed = check_nodes(nxt)
             if failed is not None:
                 break

@@ -139,8 +139,10 @@ class NodeModel:
         self._incoming_set = [0 for _ in self.ids]       # the same, as a set (an integer)
         self._silent = {}       # node state -> the messages it ignores, as a set (see below)
         self._idle = {}         # node state -> the messages it only answers (covering search)
+        self._ignored = {}      # node state -> _silent | _idle: what saturated states skip
         self._quiet = {}        # node state -> does a crash and restart change nothing?
         self._met = set()       # next states met by the covering search before saturating
+        self._owners = {}       # timers (a tuple) -> the nodes they belong to
         self._sorted = {}       # node state -> the messages sorted into _idle or not
         self._answered = {}     # (node state, messages it handles idly) -> its answers
         self._timer_entries, self._timer_numbers, self._fire = [], {}, []
@@ -429,16 +431,18 @@ class NodeModel:
         search: each next state saturated (every idle delivery taken) and canonical.
         Drops are left out: losing a message gives a state that ``state`` covers."""
         skipped, triples = self._changing_deliveries(state, 0, saturated=True)
-        skipped += self._other_steps(state, triples, 0, quiet_crashes=False)
+        skipped += self._other_steps(state, triples, None, quiet_crashes=False)
         index, flight = self._index, state[1]
         out = []
         met = self._met
-        for action, nxt, _ in triples:
-            if nxt in met:            # met before, saturated and handled then
+        for action, nxt, i in triples:    # i: the node that took the step (None: look it up)
+            size = len(met)
+            met.add(nxt)
+            if len(met) == size:      # met before, saturated and handled then
                 skipped += 1
                 continue
-            met.add(nxt)
-            i = index[action.dst if type(action) is Deliver else action.node]
+            if i is None:
+                i = index[action.node]
             out.append((action, self._saturate(nxt, i, nxt[1] & ~flight)))
         return skipped, self._canonical(out)
 
@@ -454,7 +458,7 @@ class NodeModel:
             work = flight
         else:
             work = (flight & self._incoming_set[changed]) | sent
-        incoming, ids, outcomes = self._incoming_set, self.ids, self._outcomes
+        incoming, ids = self._incoming_set, self.ids
         sorted_out, idle_of, answered = self._sorted, self._idle, self._answered
         while work:
             answers = 0
@@ -508,6 +512,7 @@ class NodeModel:
         self._sorted[x] = self._sorted.get(x, 0) | messages
         if idle:
             self._idle[x] = self._idle.get(x, 0) | idle
+            self._ignored[x] = self._ignored.get(x, 0) | idle
 
     def quiet(self, i, x) -> bool:
         """Would node i in state x crash without changing (it keeps all it knows on disk)
@@ -621,6 +626,9 @@ class NodeModel:
     def _changing_deliveries(self, state, asleep, only=-1, saturated=False) -> tuple:
         """(how many deliveries need no look, the others as (action, next state, asleep)
         triples) on a duplicating network without drops: the explorer's fast path.
+        ``saturated``: for the covering search, which keeps no sleep sets: skip the
+        messages each node only answers, too, and give the receiver's index instead of
+        ``asleep``.
 
         A message that node state X ignores (nothing changes, nothing is sent) is noted
         once in ``_silent[X]``; afterwards such messages are counted with one AND of two
@@ -633,7 +641,8 @@ class NodeModel:
         leads where delivering it before k led, and the explorer has that state already."""
         nodes, flight, timers, crashed, crashes = state
         outcomes, to, entries, deliver = self._outcomes, self._to, self._entries, self._deliver
-        silent, incoming, ids, idle = self._silent, self._incoming_set, self.ids, self._idle
+        silent, incoming, ids = self._silent, self._incoming_set, self.ids
+        skip = self._ignored if saturated else silent
         prunable, dead_to = self._prunable, self._dead
         deliverable = candidates = 0
         for i, x in enumerate(nodes):
@@ -641,8 +650,7 @@ class NodeModel:
                 continue
             mine = flight & incoming[i]
             deliverable |= mine
-            candidates |= mine & ~silent.get(x, 0) & ~idle.get(x, 0) if saturated else \
-                mine & ~silent.get(x, 0)
+            candidates |= mine & ~skip.get(x, 0)
         skipped = (deliverable & ~(candidates & ~asleep)).bit_count()
         candidates &= ~asleep & only
         out = []
@@ -659,6 +667,7 @@ class NodeModel:
             if outcome[0] == x and not outcome[2]:
                 if not outcome[3]:
                     silent[x] = silent.get(x, 0) | low     # ignored: now and every time
+                    self._ignored[x] = self._ignored.get(x, 0) | low
                     skipped += 1
                     continue
                 if not outcome[3] & ~flight:                # its answers are in flight
@@ -679,7 +688,7 @@ class NodeModel:
                 f &= ~((self._dead_to(j, after[j]) if dead is None else dead) & as_set)
             out.append((deliver[k], (after, f, self._set_timers(timer_ops, timers)
                                      if timer_ops else timers, crashed, crashes),
-                        (asleep | (deliverable & (low - 1))) & ~incoming[i]))
+                        i if saturated else (asleep | (deliverable & (low - 1))) & ~incoming[i]))
         return skipped, out
 
     def _apply(self, state, i, outcome, flight, timers, changed=False):
@@ -737,8 +746,8 @@ class NodeModel:
             for i, node_id, action in self._crash_pool:
                 if node_id in crashed:
                     continue
-                if not quiet_crashes and self.quiet(i, nodes[i]) and not any(
-                        self._timer_entries[k][0] == node_id for k in timers):
+                if not quiet_crashes and self.quiet(i, nodes[i]) and \
+                        node_id not in self._timer_owners(timers):
                     left_out += 1
                     continue
                 new = self._outcome(i, nodes[i], "crash", None, None, action)[0]
@@ -754,6 +763,13 @@ class NodeModel:
                 after = self._apply(state, i, outcome, flight, timers, changed=True)
                 out.append((action, after[:3] + (crashed - {node_id}, crashes)) + asleep)
         return left_out
+
+    def _timer_owners(self, timers) -> frozenset:
+        """The nodes that have a timer among ``timers`` (remembered per tuple of timers)."""
+        owners = self._owners.get(timers)
+        if owners is None:
+            owners = self._owners[timers] = frozenset(self._timer_entries[k][0] for k in timers)
+        return owners
 
     def view(self, state) -> SystemState:
         """What invariants see: a state whose nodes, messages and timers can be read."""

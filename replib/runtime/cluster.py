@@ -56,7 +56,7 @@ _LIVE: "weakref.WeakSet[Cluster]" = weakref.WeakSet()
 _SPAWNED: list = []          # every node process this interpreter started (for the tests)
 DEFAULT_TIME_UNIT = 0.02     # seconds per time unit
 POLL = 0.02                 # seconds between looks at the clock and the processes
-LATE = 1.0                  # time units a fault may finish after its time and still count as on time
+LATE = 1.0                  # time units a fault may finish late and still count as on time
 NETWORK_FAULTS = ("partition", "cut", "heal")
 
 
