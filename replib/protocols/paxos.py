@@ -461,20 +461,28 @@ def phase2_quorum(s) -> int:
     return len(acceptor_states(s)) // 2 + 1
 
 
-_last_chosen = [None, None]    # (state key, answer): the invariants ask about one state in turn
+# checker model -> (where its acceptors are, {their node-state numbers: values chosen})
+_chosen_by_model: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def chosen(s) -> set:
     """Every value chosen at some point so far: accepted under one number by a phase-2
     quorum of acceptors (read from their ``votes``)."""
-    model = getattr(s, "_model", None)          # a checker state: numbered, cheap to key
-    key = None if model is None else (weakref.ref(model), s[0])
-    if key is not None and _last_chosen[0] == key:
-        return set(_last_chosen[1])
-    answer = _count_chosen(s)
-    if key is not None:
-        _last_chosen[:] = [key, frozenset(answer)]
-    return answer
+    model = getattr(s, "_model", None)
+    if model is None:
+        return _count_chosen(s)
+    # A checker state: node states are numbers, and the answer depends on the acceptors'
+    # alone, so it is counted once per combination of acceptor states.
+    memo = _chosen_by_model.get(model)
+    if memo is None:
+        where = tuple(i for i, n in enumerate(s.nodes) if hasattr(n, "promised"))
+        memo = _chosen_by_model[model] = (where, {})
+    where, answers = memo
+    key = tuple([s[0][i] for i in where])
+    answer = answers.get(key)
+    if answer is None:
+        answer = answers[key] = frozenset(_count_chosen(s))
+    return set(answer)
 
 
 def _count_chosen(s) -> set:
