@@ -32,6 +32,7 @@ from replib.protocols.multipaxos import (MULTIPAXOS_INVARIANTS, all_answered, mu
 from replib.protocols.paxos import (PAXOS_INVARIANTS, agreement,
                                     paxos_system, value_chosen)
 from replib.protocols.replication import replication_system, one_primary_per_epoch
+from replib.protocols.raft import RAFT_INVARIANTS, entry_committed, leader_elected, scenario
 from replib.protocols.twopc import atomicity, twopc_system
 from replib.state import canonical, thaw
 from replib.symmetry import relabel
@@ -130,6 +131,12 @@ CONFIGS = [
     ("epochs", replication_system(2, failover="epochs", clients=0, max_epoch=2),
      Controls(duplicate=True, max_crashes=1), {"one primary per epoch": one_primary_per_epoch},
      {}, None),
+    # Raft: every server's timers fire at any moment, and a crashed server forgets what
+    # it calls obsolete (timers and crashes put deliveries to sleep, see _other_steps)
+    ("raft elections, a crash", *scenario("elections")[:2], RAFT_INVARIANTS,
+     {"a leader is elected": leader_elected}, scenario("elections")[2]),
+    ("raft replication", *scenario("replication")[:2], RAFT_INVARIANTS,
+     {"an entry is committed": entry_committed}, None),
     ("forwarding, loss and a crash", forwarding_system(1),
      Controls(drop=True, duplicate=True, max_crashes=1), {}, {}, None),
     # a disk lost or stale: a node down is not covered by the same node up, since it may
