@@ -51,9 +51,10 @@ class Symmetry:
     """Canonical forms of a NodeModel's states under every renaming of ``ids``.
 
     The model's states are tuples (nodes, in flight, timers, crashed, crashes) of numbers;
-    renaming works on those numbers through memo tables, so each node state, message and
-    timer is renamed once per permutation, however many system states contain it, and the
-    smallest renaming of each tuple of node states is found once.
+    renaming works on those numbers through memo tables, so each node state, message,
+    timer and set of messages in flight is renamed once per permutation, however many
+    system states contain it, and the smallest renaming of each tuple of node states is
+    found once.
     """
 
     def __init__(self, model, ids):
@@ -85,6 +86,7 @@ class Symmetry:
         self._crashed = [{} for _ in self.names]      # crashed nodes -> renamed
         self._by_nodes = {}     # node states -> their smallest renaming (see _smallest_nodes)
         self._bytes = [[] for _ in self.names]   # byte position -> byte value -> renamed
+        self._flights = [{} for _ in self.names]  # messages in flight (a set) -> renamed
 
     # ---- renaming the numbered pieces, once each ---------------------------------------
     def _node(self, p, number):
@@ -116,10 +118,20 @@ class Symmetry:
     def _renamed_flight(self, p, flight):
         """The messages in flight, renamed.  On a duplicating network they are a set kept as
         an integer; each of its bytes (eight message numbers) is renamed once per value, so
-        renaming costs a lookup per byte."""
+        renaming costs a lookup per byte.  Many states share their messages in flight, so
+        each set is renamed once per renaming and remembered."""
         entries, entry = self._entries[p], self._entry
         if not self.model._set_network:
             return tuple(sorted([entries[k] if k in entries else entry(p, k) for k in flight]))
+        known = self._flights[p]
+        out = known.get(flight)
+        if out is None:
+            out = known[flight] = self._renamed_bytes(p, flight)
+        return out
+
+    def _renamed_bytes(self, p, flight):
+        """The set of messages ``flight`` (an integer) renamed, a byte at a time."""
+        entries, entry = self._entries[p], self._entry
         table, out, position = self._bytes[p], 0, 0
         for byte in flight.to_bytes((flight.bit_length() + 7) // 8, "little"):
             if byte:
