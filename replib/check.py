@@ -369,6 +369,7 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
                 break
 
     expanded = 0
+    checking = bool(invariants or open_goals)
     while frontier and violation is None and stopped is None:
         state, depth = frontier.popleft()
         expanded += 1
@@ -381,12 +382,13 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             continue
         before = transitions
         if expand is not None:
-            skipped, steps = expand(state, sleeping)    # counted, and looked at
-            transitions += skipped
+            skipped, steps = expand(state, sleeping, parents)    # counted, and looked at
+            transitions += skipped + len(steps)
         else:
             steps = [(action, nxt, 0) for action, nxt in pairs(model, state)]
-        for action, nxt, sleep in steps:
-            transitions += 1
+            transitions += len(steps)
+        found_before = len(parents)
+        for position, (action, nxt, sleep) in enumerate(steps):
             if nxt in parents:
                 waiting = asleep.get(nxt)
                 if waiting is not None:  # found again before its turn: only what sleeps
@@ -399,19 +401,25 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
             parents[nxt] = (state, action)
             if sleep:
                 asleep[nxt] = sleep
-            if depth + 1 > deepest:
-                deepest = depth + 1
-            violation = visit(nxt, depth + 1)
-            if violation:
-                break
+            if checking and (every_state or nodes_of(nxt) not in checked_nodes):
+                violation = visit(nxt, depth + 1)
+                if violation:
+                    break
+            else:
+                frontier.append((nxt, depth + 1))
             if len(parents) >= max_states:
                 stopped = limits.note("states")
                 break
-        if (violation or stopped) and expand is not None:
+        if len(parents) > found_before and depth + 1 > deepest:
+            deepest = depth + 1
+        if violation or stopped:
             # the search stopped inside this state: count its transitions up to this one,
             # in successors' order, as the plain search does
-            actions = [a for a, _ in model.successors(state)]
-            transitions = before + actions.index(action) + 1
+            if expand is None:
+                transitions = before + position + 1
+            else:
+                actions = [a for a, _ in model.successors(state)]
+                transitions = before + actions.index(action) + 1
         if bar is not None and len(parents) - bar.n >= 2000:
             bar.update(len(parents) - bar.n)
             bar.set_postfix(depth=depth, queue=len(frontier), refresh=False)

@@ -408,9 +408,10 @@ class NodeModel:
         """(action, next state) pairs; with symmetry, each next state in canonical form."""
         return self._canonical(self._successors(state))
 
-    def expand(self, state, asleep=0):
+    def expand(self, state, asleep=0, seen=None):
         """What ``successors`` gives, faster for the explorer: (how many actions it need not
-        look at, [(action, next state, what may sleep there)]).
+        look at, [(action, next state, what may sleep there)]).  seen: the states the
+        explorer has found (with symmetry, all canonical: they need no renaming).
 
         Not looked at: deliveries that change nothing (they lead back to ``state``) and,
         on a duplicating network, deliveries in ``asleep`` (a set of message numbers, an
@@ -424,7 +425,7 @@ class NodeModel:
             triples = [(action, nxt, 0) for action, nxt in pairs if nxt is not state]
             skipped, may_sleep = len(pairs) - len(triples), 0
         self._other_steps(state, triples, 0, may_sleep=may_sleep)
-        return skipped, self._canonical(triples)
+        return skipped, self._canonical(triples, seen)
 
     # ---- for the covering search (replib.covering) ----------------------------------------
     def expand_saturated(self, state):
@@ -563,18 +564,23 @@ class NodeModel:
         """The node states of ``state``: all that properties marked ``about_nodes`` read."""
         return state[0]
 
-    def _canonical(self, pairs):
+    def _canonical(self, pairs, seen=None):
         """With symmetry, each next state in canonical form (pairs, or triples whose third
-        item is a set of message numbers to rename with it)."""
+        item is a set of message numbers to rename with it).  seen: states known to be
+        canonical (the explorer's own table of the states it found); else the states this
+        model returned so far."""
         if self.symmetry is None:
             return pairs
-        sym, known = self.symmetry, self._canonical_seen
+        sym = self.symmetry
+        known = self._canonical_seen if seen is None else seen
+        remember = seen is None
         out = []
         for pair in pairs:
             nxt = pair[1]
             if nxt not in known:          # a state already returned is canonical: skip the work
                 nxt, p = sym.canonical_with(nxt)
-                known.add(nxt)
+                if remember:
+                    known.add(nxt)
                 if len(pair) == 2:
                     pair = (pair[0], nxt)
                 else:
