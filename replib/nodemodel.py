@@ -147,6 +147,8 @@ class NodeModel:
         self._answered = {}     # (node state, messages it handles idly) -> its answers
         self._timer_entries, self._timer_numbers, self._fire = [], {}, []
         self._timer_keys = []   # timer number -> its key in _outcomes
+        self._timer_owner = []  # timer number -> the index of the node it belongs to
+        self._without = {}      # (timers, node index) -> the timers of the other nodes
         self._outcomes = {}     # (node state, what happened) -> (new node state, effects)
         self._timer_results = {}    # (timer operations, pending timers) -> pending timers
         pool = self.ids if self.controls.crashable is None else self.controls.crashable
@@ -204,6 +206,7 @@ class NodeModel:
             self._timer_entries.append(entry)
             self._fire.append(Fire(*entry))
             self._timer_keys.append(("timer", number))
+            self._timer_owner.append(self._index[entry[0]])
         return number
 
     def _members(self, flight) -> tuple:
@@ -744,32 +747,34 @@ class NodeModel:
         left_out = 0
         nodes, flight, timers, crashed, crashes = state
         controls, ids, to = self.controls, self.ids, self._to
-        incoming, prunable = self._incoming_set, self._prunable
-        if controls.timers_may_fire(() if self._set_network else (
+        incoming, prunable, outcomes = self._incoming_set, self._prunable, self._outcomes
+        if timers and controls.timers_may_fire(() if self._set_network else (
                 ids[to[k]] for k in flight if ids[to[k]] not in crashed)):
+            owner, keys = self._timer_owner, self._timer_keys
             for k in timers:
-                node_id, timer = self._timer_entries[k]
-                if node_id in crashed:
+                i = owner[k]
+                if crashed and ids[i] in crashed:
                     continue
-                i = self._index[node_id]
-                outcome = self._outcomes.get((nodes[i], self._timer_keys[k]))
+                outcome = outcomes.get((nodes[i], keys[k]))
                 if outcome is None:
-                    outcome = self._outcome(i, nodes[i], self._timer_keys[k], timer, None,
-                                            self._fire[k])
+                    outcome = self._outcome(i, nodes[i], keys[k], self._timer_entries[k][1],
+                                            None, self._fire[k])
                 out.append((self._fire[k], self._apply(state, i, outcome, flight,
                                                        _remove_one(timers, k), changed=True))
                            + ((may_sleep & ~incoming[i],) if may_sleep else asleep))
         if crashes < controls.max_crashes:
             for i, node_id, action in self._crash_pool:
-                if node_id in crashed:
+                if crashed and node_id in crashed:
                     continue
                 if not quiet_crashes and self.quiet(i, nodes[i]) and \
                         node_id not in self._timer_owners(timers):
                     left_out += 1
                     continue
-                new = self._outcome(i, nodes[i], "crash", None, None, action)[0]
-                t = tuple(k for k in timers if self._timer_entries[k][0] != node_id)
-                out.append((action, (nodes[:i] + (new,) + nodes[i + 1:], flight, t,
+                outcome = outcomes.get((nodes[i], "crash"))
+                if outcome is None:
+                    outcome = self._outcome(i, nodes[i], "crash", None, None, action)
+                out.append((action, (nodes[:i] + (outcome[0],) + nodes[i + 1:], flight,
+                                     self._timers_without(timers, i) if timers else timers,
                                      crashed | {node_id}, crashes + 1))
                            + ((may_sleep & ~incoming[i],) if may_sleep and i not in prunable
                               else asleep))
@@ -784,6 +789,15 @@ class NodeModel:
                            + ((may_sleep & ~incoming[i],) if may_sleep and i not in prunable
                               else asleep))
         return left_out
+
+    def _timers_without(self, timers, i) -> tuple:
+        """The pending timers that do not belong to node i (remembered)."""
+        key = (timers, i)
+        out = self._without.get(key)
+        if out is None:
+            owner = self._timer_owner
+            out = self._without[key] = tuple(k for k in timers if owner[k] != i)
+        return out
 
     def _timer_owners(self, timers) -> frozenset:
         """The nodes that have a timer among ``timers`` (remembered per tuple of timers)."""
