@@ -18,7 +18,9 @@ Models, the same node classes the simulator runs:
   (``check_paxos(2, 2, 1, reduce=True)``, ``replib.covering``): its "states" are the states
   it explored, each standing for all the states it covers, so its rate is not comparable
   with the plain search's.  (--quick runs 2 x 1 ballots + a crash instead.)
-Each run is in a fresh process so that its peak memory (max RSS) is its own.  Targets:
+Each run is in a fresh process so that its peak memory (max RSS) is its own; memory per
+million states counts what the search added to the peak, above the process's own once
+Python and replib are loaded (about 20 MB, which would swamp the small models).  Targets:
 >= 50,000 distinct states/s on the Paxos models; at most 1.5 GB per million states; the
 chapter's configuration checked completely in under 60 s.  Absolute times move with the
 machine's load (the load average is printed, and each run's CPU seconds, which a busy
@@ -47,12 +49,14 @@ from replib.protocols.forwarding import forwarding_system
 from replib.protocols.paxos import PAXOS_INVARIANTS, paxos_system, check_paxos
 forwarding = {{"replica not ahead of the server":
               lambda s: len(s.node("replica").log) <= len(s.node("server").log)}}
+base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Python and replib
 start, cpu = time.perf_counter(), time.process_time()
 r = {model}
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps(dict(states=r.states, transitions=r.transitions, seconds=seconds, cpu=cpu,
                       complete=r.complete, summary=r.summary(),
-                      rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+                      rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      base_mb=base_mb)))
 """
 
 FORWARDING = ("check(forwarding_system({writes}, clients={clients}, timeout=3), "
@@ -131,7 +135,8 @@ def main():
         rate = m["states"] / m["seconds"]
         line = (f"{name:<54} {m['states']:>10,} {m['transitions']:>12,} {m['seconds']:>7.2f} "
                 f"{m['cpu']:>7.2f} {rate:>9,.0f} {rate / 50000:>6.2f}x {m['rss_mb']:>8.0f} "
-                f"{m['rss_mb'] / max(m['states'], 1) * 1e6:>8,.0f}  {m['complete']}")
+                f"{(m['rss_mb'] - m['base_mb']) / max(m['states'], 1) * 1e6:>8,.0f}  "
+                f"{m['complete']}")
         if against:
             o = measure(old_root, model)
             if o is None:

@@ -299,14 +299,16 @@ def explore(model, invariants=None, goals=None, max_depth=None, max_states=None,
     max_seconds after that many seconds; the result then says it is incomplete and why.
     progress: show a progress bar when the search takes more than a second.
 
-    A model may offer ``expand(state, asleep)`` (NodeModel does): the successors without
-    the steps it can count without taking, and for each successor a *sleep set*.  Two
-    deliveries to different nodes lead to the same state in either order.  So once the
-    search has tried "a, then b" from some state, it need not also try "b, then a": when
-    it takes b, it hands the next state a sleep set holding a, and there a is counted as a
-    transition but not taken (it leads to a state found another way, by as many steps).
-    A state found again before its turn keeps asleep only what every way to it allows.
-    States, transitions, depths and shortest paths come out exactly as without it.
+    A model may offer ``expand(state, asleep, found)`` (NodeModel does): the successors
+    without the steps it can count without taking, and for each successor a *sleep set*
+    (``found``: the states the search has found so far, which the model may read).  Two
+    deliveries to different nodes lead to the same state in either order, and so do a
+    delivery and a timer, crash or restart at another node.  So once the search has
+    tried "a, then b" from some state, it need not also try "b, then a": when it takes b,
+    it hands the next state a sleep set holding a, and there a is counted as a transition
+    but not taken (it leads to a state found another way, by as many steps).  A state
+    found again before its turn keeps asleep only what every way to it allows.  States,
+    transitions, depths and shortest paths come out exactly as without it.
     """
     if not (hasattr(model, "init_states") and hasattr(model, "successors")):
         raise ValueError(f"model needs init_states() and successors(state) methods: {CONTRACT}")
