@@ -411,9 +411,9 @@ class NodeModel:
         """(action, next state) pairs; with symmetry, each next state in canonical form."""
         return self._canonical(self._successors(state))
 
-    def expand(self, state, asleep=0, seen=None):
+    def expand(self, state, asleep=0, found=None):
         """What ``successors`` gives, faster for the explorer: (how many actions it need not
-        look at, [(action, next state, what may sleep there)]).  seen: the states the
+        look at, [(action, next state, what may sleep there)]).  found: the states the
         explorer has found (with symmetry, all canonical: they need no renaming).
 
         Not looked at: deliveries that change nothing (they lead back to ``state``) and,
@@ -428,7 +428,7 @@ class NodeModel:
             triples = [(action, nxt, 0) for action, nxt in pairs if nxt is not state]
             skipped, may_sleep = len(pairs) - len(triples), 0
         self._other_steps(state, triples, 0, may_sleep=may_sleep)
-        return skipped, self._canonical(triples, seen)
+        return skipped, self._canonical(triples, found)
 
     # ---- for the covering search (replib.covering) ----------------------------------------
     def expand_saturated(self, state):
@@ -567,16 +567,16 @@ class NodeModel:
         """The node states of ``state``: all that properties marked ``about_nodes`` read."""
         return state[0]
 
-    def _canonical(self, pairs, seen=None):
+    def _canonical(self, pairs, found=None):
         """With symmetry, each next state in canonical form (pairs, or triples whose third
-        item is a set of message numbers to rename with it).  seen: states known to be
+        item is a set of message numbers to rename with it).  found: states known to be
         canonical (the explorer's own table of the states it found); else the states this
         model returned so far."""
         if self.symmetry is None:
             return pairs
         sym = self.symmetry
-        known = self._canonical_seen if seen is None else seen
-        remember = seen is None
+        known = self._canonical_seen if found is None else found
+        remember = found is None
         out = []
         for pair in pairs:
             nxt = pair[1]
@@ -748,6 +748,13 @@ class NodeModel:
         nodes, flight, timers, crashed, crashes = state
         controls, ids, to = self.controls, self.ids, self._to
         incoming, prunable, outcomes = self._incoming_set, self._prunable, self._outcomes
+
+        def sleeping_after(i, may_forget):
+            """What sleeps after a step of node i (may_forget: a crash or a restart)."""
+            if may_sleep and not (may_forget and i in prunable):
+                return (may_sleep & ~incoming[i],)
+            return asleep
+
         if timers and controls.timers_may_fire(() if self._set_network else (
                 ids[to[k]] for k in flight if ids[to[k]] not in crashed)):
             owner, keys = self._timer_owner, self._timer_keys
@@ -761,7 +768,7 @@ class NodeModel:
                                             None, self._fire[k])
                 out.append((self._fire[k], self._apply(state, i, outcome, flight,
                                                        _remove_one(timers, k), changed=True))
-                           + ((may_sleep & ~incoming[i],) if may_sleep else asleep))
+                           + sleeping_after(i, False))
         if crashes < controls.max_crashes:
             for i, node_id, action in self._crash_pool:
                 if crashed and node_id in crashed:
@@ -776,8 +783,7 @@ class NodeModel:
                 out.append((action, (nodes[:i] + (outcome[0],) + nodes[i + 1:], flight,
                                      self._timers_without(timers, i) if timers else timers,
                                      crashed | {node_id}, crashes + 1))
-                           + ((may_sleep & ~incoming[i],) if may_sleep and i not in prunable
-                              else asleep))
+                           + sleeping_after(i, True))
         if crashed:
             for node_id, action, what in self._restarts:
                 if node_id not in crashed:
@@ -786,8 +792,7 @@ class NodeModel:
                 outcome = self._outcome(i, nodes[i], what, None, None, action)
                 after = self._apply(state, i, outcome, flight, timers, changed=True)
                 out.append((action, after[:3] + (crashed - {node_id}, crashes))
-                           + ((may_sleep & ~incoming[i],) if may_sleep and i not in prunable
-                              else asleep))
+                           + sleeping_after(i, True))
         return left_out
 
     def _timers_without(self, timers, i) -> tuple:
