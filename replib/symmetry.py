@@ -120,8 +120,8 @@ class Symmetry:
         an integer; each of its bytes (eight message numbers) is renamed once per value, so
         renaming costs a lookup per byte.  Many states share their messages in flight, so
         each set is renamed once per renaming and remembered."""
-        entries, entry = self._entries[p], self._entry
         if not self.model._set_network:
+            entries, entry = self._entries[p], self._entry
             return tuple(sorted([entries[k] if k in entries else entry(p, k) for k in flight]))
         known = self._flights[p]
         out = known.get(flight)
@@ -162,6 +162,7 @@ class Symmetry:
                 self._renamed_crashed(p, crashed), crashes)
 
     def _renamed_timers(self, p, timers):
+        """The pending timers renamed (remembered: few tuples of timers occur)."""
         table = self._timer_sets[p]
         out = table.get(timers)
         if out is None:
@@ -169,6 +170,7 @@ class Symmetry:
         return out
 
     def _renamed_crashed(self, p, crashed):
+        """The crashed nodes renamed (remembered per set)."""
         if not crashed:
             return crashed
         table = self._crashed[p]
